@@ -1,0 +1,296 @@
+"""Cross-table checks of a scenario, one function per family of problems.
+
+Each function takes the typed tables (``dict`` name -> DataFrame, as
+:func:`optimizer.validation.validate_table` returns them) and their origins, and returns
+a list of :class:`~optimizer.errors.Issue`; it returns early when its tables are absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+
+from optimizer.errors import Issue
+from optimizer.tables import (
+    FRACTION_PARAMETERS,
+    REGION_ATTRIBUTES,
+    SECTOR_PARAMETERS,
+    expected_unit,
+)
+from optimizer.validation import Origin
+
+Tables = Mapping[str, pd.DataFrame]
+Origins = Mapping[str, Origin]
+
+# Tables whose rows name a region or a sector that must exist.
+_REGION_REFS = ("region_attributes", "demand", "buildout", "priorities")
+_SECTOR_REFS = ("sector_parameters", "demand", "markets", "buildout", "priorities")
+_VALUE_TABLES = (
+    "sector_parameters",
+    "region_attributes",
+    "demand",
+    "markets",
+    "buildout",
+    "priorities",
+)
+
+
+def check_references(tables: Tables, origins: Origins) -> list[Issue]:
+    """Every region code and sector id used in a table is declared in ``regions``/``sectors``."""
+    issues = []
+    for ref, home, names in (
+        ("region", "regions", _REGION_REFS),
+        ("sector", "sectors", _SECTOR_REFS),
+    ):
+        if home not in tables:
+            continue
+        known = set(tables[home][ref])
+        for name in names:
+            if name not in tables:
+                continue
+            frame, origin = tables[name], origins[name]
+            for idx, value in frame.loc[~frame[ref].isin(known), ref].items():
+                issues.append(
+                    Issue(
+                        origin.label,
+                        f"unknown {ref} {value!r} (not in {home})",
+                        origin.row(idx),
+                        ref,
+                    )
+                )
+    return issues
+
+
+def check_units(tables: Tables, origins: Origins) -> list[Issue]:
+    """Each value row's ``unit`` equals the unit its sector or attribute prescribes.
+
+    ``capex`` is in CNY bn per unit of capacity (``CNY bn/(GW/yr)``), ``fixed_om`` adds
+    ``/yr``, ``variable_cost`` is per unit of output, ``transport_cost`` per unit of output
+    and 1000 km; capacity and output rows use the sector's ``capacity_unit`` and
+    ``output_unit``; demand and market rows use ``output_unit``.
+    """
+    if "sectors" not in tables:
+        return []
+    units = tables["sectors"].set_index("sector")[["capacity_unit", "output_unit"]]
+    units_of = units.to_dict("index")
+    kind_column: dict[str, Callable[[pd.Series], str]] = {
+        "sector_parameters": lambda row: row["parameter"],
+        "region_attributes": lambda row: row["attribute"],
+        "demand": lambda row: "demand",
+        "markets": lambda row: "market",
+        "buildout": lambda row: row["variable"],
+    }
+    issues = []
+    for name, kind_of in kind_column.items():
+        if name not in tables:
+            continue
+        frame, origin = tables[name], origins[name]
+        for idx, row in frame.iterrows():
+            sector = units_of.get(row["sector"]) if "sector" in row else None
+            if "sector" in row and sector is None:
+                continue  # unknown sector: reported by check_references
+            want = expected_unit(kind_of(row), sector)
+            if want is not None and row["unit"] != want:
+                issues.append(
+                    Issue(
+                        origin.label,
+                        f"unit {row['unit']!r} does not match; expected {want!r}",
+                        origin.row(idx),
+                        "unit",
+                    )
+                )
+    return issues
+
+
+def check_provenance(tables: Tables, origins: Origins) -> list[Issue]:
+    """Reported and estimated rows cite existing sources; assumed rows carry a note.
+
+    ``source_id`` may list several ids separated by ``;`` (an estimate built from several
+    publications).
+    """
+    known = set(tables["sources"]["source_id"]) if "sources" in tables else None
+    issues = []
+    for name in (*_VALUE_TABLES, "regions"):
+        if name not in tables:
+            continue
+        frame, origin = tables[name], origins[name]
+        for idx, row in frame.iterrows():
+            ids = _split_ids(row.get("source_id"))
+            quality = row.get("quality", "reported")
+            if known is not None:
+                for sid in ids:
+                    if sid not in known:
+                        issues.append(
+                            Issue(
+                                origin.label,
+                                f"source {sid!r} is not in sources",
+                                origin.row(idx),
+                                "source_id",
+                            )
+                        )
+            if quality in ("reported", "estimated") and not ids:
+                issues.append(
+                    Issue(
+                        origin.label,
+                        f"a {quality} value must cite a source_id",
+                        origin.row(idx),
+                        "source_id",
+                    )
+                )
+            if quality == "estimated" and pd.isna(row.get("note")):
+                issues.append(
+                    Issue(
+                        origin.label,
+                        "an estimated value must state its method in note",
+                        origin.row(idx),
+                        "note",
+                    )
+                )
+            if quality == "assumed" and pd.isna(row.get("note")):
+                issues.append(
+                    Issue(
+                        origin.label,
+                        "an assumed value must explain the assumption in note",
+                        origin.row(idx),
+                        "note",
+                    )
+                )
+    return issues
+
+
+def check_ranges(tables: Tables, origins: Origins) -> list[Issue]:
+    """Shares lie in [0, 1]; asset lives are positive."""
+    if "sector_parameters" not in tables:
+        return []
+    frame, origin = tables["sector_parameters"], origins["sector_parameters"]
+    issues = []
+    for idx, row in frame.iterrows():
+        if row["parameter"] in FRACTION_PARAMETERS and row["value"] > 1:
+            issues.append(
+                Issue(
+                    origin.label,
+                    f"{row['parameter']} is a share and must be <= 1 (got {row['value']})",
+                    origin.row(idx),
+                    "value",
+                )
+            )
+        if row["parameter"] == "asset_life" and row["value"] <= 0:
+            issues.append(
+                Issue(
+                    origin.label,
+                    f"asset_life must be > 0 years (got {row['value']})",
+                    origin.row(idx),
+                    "value",
+                )
+            )
+    return issues
+
+
+def check_completeness(tables: Tables, origins: Origins) -> list[Issue]:
+    """Every sector has every parameter; every planning region has every attribute."""
+    issues = []
+    if "sectors" in tables and "sector_parameters" in tables:
+        have = set(
+            zip(
+                tables["sector_parameters"]["sector"],
+                tables["sector_parameters"]["parameter"],
+                strict=True,
+            )
+        )
+        for _idx, sector in tables["sectors"]["sector"].items():
+            lacking = [p for p in SECTOR_PARAMETERS if (sector, p) not in have]
+            if lacking:
+                issues.append(
+                    Issue(
+                        origins["sector_parameters"].label,
+                        f"sector {sector!r} has no row for {', '.join(lacking)}",
+                    )
+                )
+    if "regions" in tables and "region_attributes" in tables:
+        attrs = tables["region_attributes"]
+        have = set(zip(attrs["region"], attrs["attribute"], strict=True))
+        regions = tables["regions"]
+        for code in regions.loc[regions["in_national_planning"], "region"]:
+            lacking = [a for a in REGION_ATTRIBUTES if (code, a) not in have]
+            if lacking:
+                issues.append(
+                    Issue(
+                        origins["region_attributes"].label,
+                        f"region {code} takes part in national planning but has "
+                        f"no row for {', '.join(lacking)}",
+                    )
+                )
+    return issues
+
+
+def check_servable(tables: Tables, origins: Origins, base_year: int) -> list[Issue]:
+    """A sector with demand must be producible somewhere.
+
+    Demand of sector s (domestic in any region, or export) can be served only if
+    ``max_utilisation[s] > 0`` and at least one region takes part in national planning
+    (where capacity may be built) or holds observed capacity of s.
+    """
+    if not {"sectors", "sector_parameters", "regions"} <= set(tables):
+        return []
+    params = tables["sector_parameters"]
+    util = params.loc[params["parameter"] == "max_utilisation"].set_index("sector")["value"]
+    regions = tables["regions"]
+    planners = set(regions.loc[regions["in_national_planning"], "region"])
+    built: set[str] = set()
+    if "buildout" in tables:
+        b = tables["buildout"]
+        built = set(b.loc[(b["variable"] == "capacity") & (b["value"] > 0), "sector"])
+    wanted: dict[str, str] = {}
+    if "demand" in tables:
+        d = tables["demand"]
+        for sector in d.loc[(d["value"] > 0) & (d["year"] == base_year), "sector"].unique():
+            wanted[sector] = origins["demand"].label
+    if "markets" in tables:
+        m = tables["markets"]
+        sel = (m["market"] == "export") & (m["value"] > 0) & (m["year"] == base_year)
+        for sector in m.loc[sel, "sector"].unique():
+            wanted.setdefault(sector, origins["markets"].label)
+    issues = []
+    for sector, label in sorted(wanted.items()):
+        if sector not in util.index:
+            continue  # reported by check_completeness / check_references
+        if util[sector] <= 0:
+            issues.append(
+                Issue(
+                    label,
+                    f"sector {sector!r} has demand in {base_year} that no "
+                    "region could ever serve: its max_utilisation is 0",
+                )
+            )
+        elif not planners and sector not in built:
+            issues.append(
+                Issue(
+                    label,
+                    f"sector {sector!r} has demand in {base_year} that no "
+                    "region could ever serve: no region takes part in national "
+                    "planning and none has observed capacity",
+                )
+            )
+    return issues
+
+
+def _split_ids(value: object) -> list[str]:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return []
+    return [part.strip() for part in str(value).split(";") if part.strip()]
+
+
+def run_checks(tables: Tables, origins: Origins, base_year: int) -> list[Issue]:
+    """Run every cross-table check and return all problems found."""
+    issues: list[Issue] = []
+    for check in (
+        check_references,
+        check_units,
+        check_provenance,
+        check_ranges,
+        check_completeness,
+    ):
+        issues.extend(check(tables, origins))
+    issues.extend(check_servable(tables, origins, base_year))
+    return issues

@@ -1,0 +1,95 @@
+"""Scenario-level model parameters (the ``[parameters]`` table of ``scenario.toml``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from optimizer.errors import Issue
+
+MODES = ("coordinated", "observed")
+
+
+@dataclass(frozen=True)
+class ModelParameters:
+    """Weights, penalties and switches of the coordination model.
+
+    All money terms are in CNY bn per year; quantities are in each sector's own units.
+
+    Attributes
+    ----------
+    stranded_weight
+        Extra cost per unit of idle capacity, as a multiple of that capacity's annualised
+        capital cost (dimensionless, >= 0). 0 counts idle capacity only through its cost.
+    debt_weight
+        Extra cost per CNY of annual debt service on newly financed local debt
+        (dimensionless, >= 0).
+    unmet_penalty_factor
+        Penalty per unit of unmet demand, as a multiple of the sector's most expensive
+        unit supply cost (dimensionless, >= 1), so that serving demand always pays.
+    reserve_margin
+        Capacity kept above production, as a share of production (fraction, >= 0).
+    fiscal_limit
+        Whether annual debt service of new debt must stay within each region's fiscal
+        capacity.
+    min_plant_scale
+        Whether to enforce minimum efficient plant scale (turns the LP into a MILP).
+
+    Examples
+    --------
+    >>> ModelParameters().stranded_weight
+    0.0
+    """
+
+    stranded_weight: float = 0.0
+    debt_weight: float = 0.0
+    unmet_penalty_factor: float = 10.0
+    reserve_margin: float = 0.0
+    fiscal_limit: bool = True
+    min_plant_scale: bool = False
+
+    @classmethod
+    def from_mapping(
+        cls, values: Mapping[str, Any], source: str = "parameters"
+    ) -> tuple[ModelParameters | None, list[Issue]]:
+        """Build from a mapping (e.g. TOML), reporting every bad key or value."""
+        issues: list[Issue] = []
+        known = {f.name: f for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in known:
+                issues.append(
+                    Issue(
+                        source,
+                        f"unknown parameter (known: {', '.join(known)})",
+                        column=f"parameters.{key}",
+                    )
+                )
+                continue
+            default = known[key].default
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    issues.append(
+                        Issue(source, f"must be true or false, got {value!r}", column=key)
+                    )
+                    continue
+            else:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    issues.append(Issue(source, f"must be a number, got {value!r}", column=key))
+                    continue
+                lower = 1.0 if key == "unmet_penalty_factor" else 0.0
+                if not value >= lower or value == float("inf"):
+                    issues.append(
+                        Issue(
+                            source,
+                            f"must be a finite number >= {lower:g}, got {value!r}",
+                            column=key,
+                        )
+                    )
+                    continue
+                value = float(value)
+            kwargs[key] = value
+        if issues:
+            return None, issues
+        return cls(**kwargs), []
