@@ -24,19 +24,27 @@ else:  # pragma: no cover - exercised on 3.10 only
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
+def display_path(path: Path) -> str:
+    """Name a file as the user would: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
 def read_toml(path: Path) -> tuple[dict[str, Any] | None, list[Issue]]:
     """Parse a TOML file; a syntax error is reported with its line and column."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return None, [Issue(str(path), f"cannot read the file ({exc.strerror})")]
+        return None, [Issue(display_path(path), f"cannot read the file ({exc.strerror})")]
     text, issues = _decode(raw, path)
     if text is None:
         return None, issues
     try:
         return tomllib.loads(text), []
     except tomllib.TOMLDecodeError as exc:
-        return None, [Issue(str(path), f"is not valid TOML: {exc}")]
+        return None, [Issue(display_path(path), f"is not valid TOML: {exc}")]
 
 
 def read_table(path: Path) -> tuple[pd.DataFrame | None, list[Issue]]:
@@ -47,7 +55,7 @@ def read_table(path: Path) -> tuple[pd.DataFrame | None, list[Issue]]:
     (DataFrame or None, issues)
         The table with a RangeIndex in file order, or None if the file could not be read.
     """
-    label = str(path)
+    label = display_path(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
         return None, [Issue(label, f"unsupported file type '{path.suffix}' (use .csv or .parquet)")]
     if not path.is_file():
@@ -74,7 +82,7 @@ def _decode(raw: bytes, path: Path) -> tuple[str | None, list[Issue]]:
         line = raw[: exc.start].count(b"\n") + 1
         return None, [
             Issue(
-                str(path),
+                display_path(path),
                 f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}); "
                 "save it as UTF-8",
                 row=f"line {line}",

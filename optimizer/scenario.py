@@ -17,7 +17,7 @@ import pandas as pd
 
 from optimizer.checks import run_checks
 from optimizer.errors import Issue, ScenarioError
-from optimizer.io import read_table, read_toml
+from optimizer.io import display_path, read_table, read_toml
 from optimizer.parameters import ModelParameters
 from optimizer.paths import default_data_dir
 from optimizer.tables import SPECS, TABLE_NAMES
@@ -147,11 +147,11 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     path = Path(path) if path is not None else default_data_dir()
     toml_path = path / SCENARIO_FILE if path.is_dir() else path
     if not toml_path.exists():
-        raise ScenarioError([Issue(str(toml_path), "scenario file not found")])
+        raise ScenarioError([Issue(display_path(toml_path), "scenario file not found")])
     config, issues = read_toml(toml_path)
     if config is None:
         raise ScenarioError(issues)
-    label = str(toml_path)
+    label = display_path(toml_path)
     issues = _check_config(config, label)
     listed = config.get("tables", {}) if isinstance(config.get("tables", {}), dict) else {}
     frames: dict[str, pd.DataFrame] = {}
@@ -162,7 +162,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         issues.extend(read_issues)
         if frame is not None:
             frames[name] = frame
-            origins[name] = Origin(str(file), frame.attrs.get("line_offset"))
+            origins[name] = Origin(display_path(file), frame.attrs.get("line_offset"))
     for name in sorted(set(listed) - set(TABLE_NAMES)):
         issues.append(
             Issue(
