@@ -252,24 +252,48 @@ def check_servable(tables: Tables, origins: Origins, base_year: int) -> list[Iss
         for sector in m.loc[sel, "sector"].unique():
             wanted.setdefault(sector, origins["markets"].label)
     issues = []
+    origin = origins["sector_parameters"]
+    util_rows = params.loc[params["parameter"] == "max_utilisation"]
     for sector, label in sorted(wanted.items()):
         if sector not in util.index:
             continue  # reported by check_completeness / check_references
         if util[sector] <= 0:
+            idx = util_rows.index[util_rows["sector"] == sector][0]
             issues.append(
                 Issue(
-                    label,
-                    f"sector {sector!r} has demand in {base_year} that no "
-                    "region could ever serve: its max_utilisation is 0",
+                    origin.label,
+                    f"sector {sector!r} has demand in {base_year} that no region could ever "
+                    "serve: its max_utilisation is 0",
+                    origin.row(idx),
+                    "value",
                 )
             )
         elif not planners and sector not in built:
             issues.append(
                 Issue(
                     label,
-                    f"sector {sector!r} has demand in {base_year} that no "
-                    "region could ever serve: no region takes part in national "
-                    "planning and none has observed capacity",
+                    f"sector {sector!r} has demand in {base_year} that no region could ever "
+                    "serve: no region takes part in national planning and none has observed "
+                    "capacity",
+                )
+            )
+    return issues
+
+
+def check_base_year(tables: Tables, origins: Origins, base_year: int) -> list[Issue]:
+    """The base year has demand and buildout rows (otherwise nothing would be modelled)."""
+    issues = []
+    for name in ("demand", "buildout"):
+        if name not in tables:
+            continue
+        years = sorted(set(tables[name]["year"]))
+        if base_year not in years:
+            issues.append(
+                Issue(
+                    origins[name].label,
+                    f"has no rows for base_year {base_year} (years present: "
+                    f"{', '.join(map(str, years))}); set base_year in scenario.toml",
+                    column="year",
                 )
             )
     return issues
@@ -293,4 +317,5 @@ def run_checks(tables: Tables, origins: Origins, base_year: int) -> list[Issue]:
     ):
         issues.extend(check(tables, origins))
     issues.extend(check_servable(tables, origins, base_year))
+    issues.extend(check_base_year(tables, origins, base_year))
     return issues

@@ -94,9 +94,14 @@ def _decode(raw: bytes, path: Path) -> tuple[str | None, list[Issue]]:
 def _parse_csv(text: str, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
     if not text.strip():
         return None, [Issue(label, "is empty (a header row is required)")]
-    # The csv module tells us exactly which lines have the wrong number of fields,
-    # which pandas' C parser reports only for the first one.
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    # The csv module tells us exactly which records have the wrong number of fields, and
+    # on which physical line each record starts (a quoted value may span lines).
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows, starts, line = [], [], 1
+    for row in reader:
+        rows.append(row)
+        starts.append(line)
+        line = reader.line_num + 1
     header = [h.strip() for h in rows[0]]
     issues = []
     if len(set(header)) != len(header):
@@ -104,14 +109,14 @@ def _parse_csv(text: str, label: str) -> tuple[pd.DataFrame | None, list[Issue]]
         issues.append(Issue(label, f"header repeats column(s) {', '.join(dupes)}", "line 1"))
     if any(not h for h in header):
         issues.append(Issue(label, "header has an empty column name", "line 1"))
-    for lineno, row in enumerate(rows[1:], start=2):
+    for row, start in zip(rows[1:], starts[1:], strict=True):
         if row and len(row) != len(header):
             issues.append(
                 Issue(
                     label,
                     f"has {len(row)} fields but the header has {len(header)} "
                     "(a stray comma or an unquoted comma inside a value?)",
-                    f"line {lineno}",
+                    f"line {start}",
                 )
             )
     if issues:
@@ -131,5 +136,5 @@ def _parse_csv(text: str, label: str) -> tuple[pd.DataFrame | None, list[Issue]]
     # Blank lines would shift line numbers if skipped by pandas; drop them here instead.
     blank = frame.isna().all(axis=1)
     frame = frame.loc[~blank]
-    frame.attrs["line_offset"] = 2  # header is line 1; index i is line i + 2
+    frame.attrs["lines"] = tuple(starts[1:])  # physical line on which record i starts
     return frame, []

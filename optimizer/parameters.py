@@ -71,12 +71,20 @@ class ModelParameters:
             if isinstance(default, bool):
                 if not isinstance(value, bool):
                     issues.append(
-                        Issue(source, f"must be true or false, got {value!r}", column=key)
+                        Issue(
+                            source,
+                            f"must be true or false, got {value!r}",
+                            column=f"parameters.{key}",
+                        )
                     )
                     continue
             else:
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    issues.append(Issue(source, f"must be a number, got {value!r}", column=key))
+                    issues.append(
+                        Issue(
+                            source, f"must be a number, got {value!r}", column=f"parameters.{key}"
+                        )
+                    )
                     continue
                 lower = 1.0 if key == "unmet_penalty_factor" else 0.0
                 if not value >= lower or value == float("inf"):
@@ -84,7 +92,7 @@ class ModelParameters:
                         Issue(
                             source,
                             f"must be a finite number >= {lower:g}, got {value!r}",
-                            column=key,
+                            column=f"parameters.{key}",
                         )
                     )
                     continue

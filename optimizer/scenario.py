@@ -115,9 +115,10 @@ class Scenario:
         return m.loc[sel].set_index("sector")["value"].rename(market)
 
     def fingerprint(self) -> str:
-        """SHA-256 of the tables and parameters: equal scenarios give equal hashes."""
+        """SHA-256 of the tables, base year and parameters (not the name): equal data give
+        equal hashes."""
         digest = hashlib.sha256()
-        digest.update(f"{self.name}|{self.base_year}|{self.parameters}".encode())
+        digest.update(f"{self.base_year}|{self.parameters}".encode())
         for name, frame in self.tables().items():
             digest.update(name.encode())
             digest.update(frame.to_csv(index=False, lineterminator="\n").encode())
@@ -162,7 +163,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         issues.extend(read_issues)
         if frame is not None:
             frames[name] = frame
-            origins[name] = Origin(display_path(file), frame.attrs.get("line_offset"))
+            origins[name] = Origin(display_path(file), frame.attrs.get("lines"))
     for name in sorted(set(listed) - set(TABLE_NAMES)):
         issues.append(
             Issue(
@@ -206,17 +207,19 @@ def scenario_from_frames(
         for n in sorted(set(tables) - set(TABLE_NAMES))
     ]
     frames, origins = {}, {}
-    for name in TABLE_NAMES:
-        if name not in tables:
-            issues.append(Issue("scenario_from_frames()", "required table is missing", column=name))
-            continue
-        if not isinstance(tables[name], pd.DataFrame):
+    for table in TABLE_NAMES:
+        if table not in tables:
             issues.append(
-                Issue("scenario_from_frames()", "must be a pandas DataFrame", column=name)
+                Issue("scenario_from_frames()", "required table is missing", column=table)
             )
             continue
-        frames[name] = tables[name]
-        origins[name] = Origin(f"{name} (DataFrame)")
+        if not isinstance(tables[table], pd.DataFrame):
+            issues.append(
+                Issue("scenario_from_frames()", "must be a pandas DataFrame", column=table)
+            )
+            continue
+        frames[table] = tables[table]
+        origins[table] = Origin(f"{table} (DataFrame)")
     if isinstance(parameters, ModelParameters):
         parameters = dict(parameters.__dict__)
     config = {

@@ -23,16 +23,17 @@ _FALSE = {"false", "0", "no", "n", "f"}
 class Origin:
     """Where a table came from, to name its rows in messages.
 
-    ``line_offset`` is 2 for a CSV file (header on line 1, index 0 on line 2) and None
-    for a Parquet file or an in-memory DataFrame, whose rows are named by index label.
+    ``lines`` holds, for a CSV file, the physical line on which each record starts (the
+    header is line 1); a Parquet file or an in-memory DataFrame has none, and its rows are
+    named by index label.
     """
 
     label: str
-    line_offset: int | None = None
+    lines: tuple[int, ...] | None = None
 
     def row(self, index: object) -> str:
-        if self.line_offset is not None:
-            return f"line {int(index) + self.line_offset}"  # type: ignore[call-overload]
+        if self.lines is not None:
+            return f"line {self.lines[int(index)]}"  # type: ignore[call-overload]
         return f"row {index}"
 
 
@@ -130,16 +131,21 @@ def _run_schema(schema: pa.DataFrameSchema, frame: pd.DataFrame, origin: Origin)
     try:
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        return _issues_from_failures(exc.failure_cases, origin)
+        return _issues_from_failures(exc.failure_cases, origin, tuple(schema.unique or ()))
     return []
 
 
-def _issues_from_failures(cases: pd.DataFrame, origin: Origin) -> list[Issue]:
+def _issues_from_failures(cases: pd.DataFrame, origin: Origin, key: tuple[str, ...]) -> list[Issue]:
     issues = []
     dupes = cases[cases["check"] == "multiple_fields_uniqueness"]
     for idx in dupes["index"].dropna().unique():
         issues.append(
-            Issue(origin.label, "duplicate key: another row has the same key", origin.row(idx))
+            Issue(
+                origin.label,
+                "duplicate key: another row has the same values in these columns",
+                origin.row(idx),
+                ", ".join(key),
+            )
         )
     for case in cases[cases["check"] != "multiple_fields_uniqueness"].itertuples():
         check = str(case.check)

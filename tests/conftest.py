@@ -11,66 +11,104 @@ import pytest
 
 import optimizer
 
-# CSV line numbers as the loader reports them: the header is line 1, data row 0 is line 2.
+# The loader numbers CSV lines as an editor does: header line 1, first data row line 2.
 FIRST_DATA_LINE = 2
 
 
-def line_of(row: int) -> int:
-    """File line number of the 0-based data row ``row`` of a CSV file."""
-    return row + FIRST_DATA_LINE
+class ScenarioFiles:
+    """Edit the files of a scenario copy: one cell, one line, one row at a time.
 
+    CSV files are read with every cell as text (empty cells as ``""``) and written back
+    without an index, so only the edited cell changes meaning. Rows are 0-based data
+    rows; methods that locate something return the file line the loader will report.
+    """
 
-def read_csv_text(path: Path) -> pd.DataFrame:
-    """Read a CSV exactly as written: every cell a string, empty cells as ''."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    def __init__(self, folder: Path):
+        self.folder = folder
 
+    def path(self, name: str) -> Path:
+        return self.folder / name
 
-def write_csv_text(frame: pd.DataFrame, path: Path) -> None:
-    """Write a frame read by :func:`read_csv_text` back, without an index column."""
-    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    def read(self, name: str) -> pd.DataFrame:
+        return pd.read_csv(self.path(name), dtype=str, keep_default_na=False, encoding="utf-8")
 
+    def write(self, name: str, frame: pd.DataFrame) -> None:
+        frame.to_csv(self.path(name), index=False, lineterminator="\n", encoding="utf-8")
 
-def set_cell(path: Path, row: int, column: str, value: str) -> int:
-    """Set one cell of a CSV file (``row`` is the 0-based data row); return its file line."""
-    frame = read_csv_text(path)
-    if column not in frame.columns:
-        raise KeyError(f"{path.name} has no column {column!r}")
-    if not 0 <= row < len(frame):
-        raise IndexError(f"{path.name} has no data row {row}")
-    frame.loc[row, column] = value
-    write_csv_text(frame, path)
-    return line_of(row)
+    def row(self, name: str, **match: str) -> int:
+        """0-based data row of the first row whose cells equal all of ``match``."""
+        frame = self.read(name)
+        hit = pd.Series(True, index=frame.index)
+        for column, value in match.items():
+            hit &= frame[column] == value
+        if not hit.any():
+            raise LookupError(f"no row of {name} matches {match}")
+        return int(hit.idxmax())
 
+    def set_cell(self, name: str, column: str, value: str, **match: str) -> int:
+        """Set ``column`` of the first row matching ``match``; return that row's file line."""
+        frame = self.read(name)
+        if column not in frame.columns:
+            raise KeyError(f"{name} has no column {column!r}")
+        row = self.row(name, **match)
+        frame.loc[row, column] = value
+        self.write(name, frame)
+        return row + FIRST_DATA_LINE
 
-def find_row(path: Path, **match: str) -> int:
-    """0-based data row of the first row whose cells equal ``match`` (all given columns)."""
-    frame = read_csv_text(path)
-    hit = pd.Series(True, index=frame.index)
-    for column, value in match.items():
-        hit &= frame[column] == value
-    if not hit.any():
-        raise LookupError(f"no row of {path.name} matches {match}")
-    return int(hit.idxmax())
+    def edit_frame(self, name: str, edit: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+        """Rewrite a CSV file through ``edit`` (gets and returns the text frame)."""
+        self.write(name, edit(self.read(name)))
 
+    def edit_text(self, name: str, edit: Callable[[str], str]) -> None:
+        """Rewrite any text file (CSV or TOML) through ``edit``; fails if nothing changed."""
+        path = self.path(name)
+        before = path.read_text(encoding="utf-8")
+        after = edit(before)
+        if after == before:
+            raise AssertionError(f"the edit left {name} unchanged")
+        path.write_text(after, encoding="utf-8")
 
-def edit_lines(path: Path, edit: Callable[[list[str]], list[str]]) -> None:
-    """Rewrite a text file through ``edit``, which gets and returns its lines (no newlines)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    path.write_text("\n".join(edit(lines)) + "\n", encoding="utf-8")
+    def line_number(self, name: str, startswith: str) -> int:
+        """1-based number of the first line of a text file that starts with ``startswith``."""
+        lines = self.path(name).read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, start=1):
+            if line.startswith(startswith):
+                return number
+        raise LookupError(f"no line of {name} starts with {startswith!r}")
+
+    def replace_line(self, name: str, number: int, text: str, encoding: str = "utf-8") -> None:
+        """Replace the 1-based line ``number`` by ``text`` encoded as ``encoding``.
+
+        Works on bytes, so the rest of the file is kept as it was.
+        """
+        path = self.path(name)
+        lines = path.read_bytes().split(b"\n")
+        lines[number - 1] = text.encode(encoding)
+        path.write_bytes(b"\n".join(lines))
+
+    def line(self, name: str, number: int) -> str:
+        """The text of the 1-based line ``number`` of a UTF-8 file."""
+        return self.path(name).read_text(encoding="utf-8").splitlines()[number - 1]
 
 
 @pytest.fixture(scope="session")
 def default_scenario() -> optimizer.Scenario:
-    """The shipped default scenario, loaded once per test session (treat as read-only)."""
+    """The shipped default scenario, loaded once per session; do not modify its tables."""
     return optimizer.load_scenario()
 
 
 @pytest.fixture
 def scenario_dir(tmp_path: Path) -> Path:
-    """A private copy of the shipped scenario (scenario.toml and the CSV tables only)."""
+    """A private copy of the shipped scenario: scenario.toml and the CSV tables only."""
     source = optimizer.default_data_dir()
     target = tmp_path / "scenario"
     target.mkdir()
     for path in [source / "scenario.toml", *sorted(source.glob("*.csv"))]:
         shutil.copy2(path, target / path.name)
     return target
+
+
+@pytest.fixture
+def files(scenario_dir: Path) -> ScenarioFiles:
+    """Editor of the files in :func:`scenario_dir`."""
+    return ScenarioFiles(scenario_dir)

@@ -1,0 +1,189 @@
+"""Tests of the ``dupopt`` command line: exit codes, output, and error reporting."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from importlib.metadata import version
+
+import pytest
+
+import optimizer
+from optimizer.cli import main
+
+
+@pytest.fixture
+def broken(files):
+    """A scenario copy with two problems in two files; returns (folder, expected locations)."""
+    demand = files.set_cell("demand.csv", "value", "-1.5", region="320000", sector="cement")
+    params = files.set_cell(
+        "sector_parameters.csv", "value", "1.5", sector="cement", parameter="max_utilisation"
+    )
+    expected = [
+        f"demand.csv, line {demand}, column 'value': must be >= 0",
+        f"sector_parameters.csv, line {params}, column 'value': max_utilisation is a share",
+    ]
+    return files.folder, expected
+
+
+def test_version(capsys):
+    """--version prints the program name and the installed version, and exits 0."""
+    assert main(["--version"]) == 0
+    out, err = capsys.readouterr()
+    assert out == f"dupopt {optimizer.__version__}\n"
+    assert err == ""
+    assert optimizer.__version__ == version("dupopt")
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["--help"], "Usage: dupopt [OPTIONS] COMMAND"),
+        (["-h"], "Usage: dupopt [OPTIONS] COMMAND"),
+        (["data", "--help"], "Usage: dupopt data [OPTIONS] COMMAND"),
+        (["data", "check", "--help"], "Usage: dupopt data check [OPTIONS] [SCENARIO]"),
+    ],
+    ids=["help", "h", "data-help", "data-check-help"],
+)
+def test_help(capsys, argv, usage):
+    """Help for every level exits 0 and shows its usage line."""
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(usage)
+    assert err == ""
+
+
+def test_data_check_shipped_scenario(capsys):
+    """`data check` without a path validates the shipped data and summarises it."""
+    assert main(["data", "check"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "Scenario 'default'" in out and "is valid. Base year 2023." in out
+    assert "Regions: 34 (31 take part in national planning)" in out
+    assert "Sectors: 8 (" in out
+    assert "solar_pv: 31 of 34" in out
+
+
+@pytest.mark.parametrize("target", ["folder", "toml"])
+def test_data_check_copy(capsys, scenario_dir, target):
+    """`data check` accepts a scenario folder or its TOML file."""
+    path = scenario_dir if target == "folder" else scenario_dir / "scenario.toml"
+    assert main(["data", "check", str(path)]) == 0
+    out, _ = capsys.readouterr()
+    assert "31 of 34" in out
+
+
+def test_data_check_lists_every_problem(capsys, broken):
+    """Invalid input exits 1 and lists both problems with file and line, no traceback."""
+    folder, expected = broken
+    assert main(["data", "check", str(folder)]) == 1
+    out, err = capsys.readouterr()
+    assert "is valid" not in out
+    assert "2 problems in the scenario" in err
+    for problem in expected:
+        assert problem in err
+    assert "Traceback" not in out + err
+
+
+def test_data_check_nonexistent_path(capsys, tmp_path):
+    """A path that does not exist exits 1 and says which file is missing."""
+    missing = tmp_path / "no-such-scenario"
+    assert main(["data", "check", str(missing)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("error: ")
+    assert f"{missing}: scenario file not found" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["frobnicate"], "No such command 'frobnicate'"),
+        (["data", "frobnicate"], "No such command 'frobnicate'"),
+        (["data", "check", "--frobnicate"], "No such option '--frobnicate'"),
+        (["data", "check", "a", "b"], "unexpected extra argument"),
+    ],
+    ids=["command", "subcommand", "option", "extra-argument"],
+)
+def test_usage_errors_exit_2(capsys, argv, message):
+    """Wrong command-line usage exits 2 with click's message on stderr."""
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_internal_error_exits_3_without_traceback(capsys, monkeypatch):
+    """An unexpected exception is reported as a bug with exit code 3, not a traceback."""
+
+    def crash(path):
+        raise RuntimeError("boom")
+
+    monkeypatch.delenv("DUPOPT_DEBUG", raising=False)
+    monkeypatch.setattr("optimizer.cli.load_scenario", crash)
+    assert main(["data", "check"]) == 3
+    _, err = capsys.readouterr()
+    assert "internal error: RuntimeError: boom" in err
+    assert "DUPOPT_DEBUG=1" in err
+    assert "Traceback" not in err
+
+
+def test_internal_error_raises_with_debug(monkeypatch):
+    """DUPOPT_DEBUG=1 lets the exception through for a traceback."""
+
+    def crash(path):
+        raise RuntimeError("boom")
+
+    monkeypatch.setenv("DUPOPT_DEBUG", "1")
+    monkeypatch.setattr("optimizer.cli.load_scenario", crash)
+    with pytest.raises(RuntimeError, match="boom"):
+        main(["data", "check"])
+
+
+# -- the installed console script ----------------------------------------------------------
+
+
+@pytest.fixture
+def dupopt_script():
+    """Path of the installed ``dupopt`` console script."""
+    script = shutil.which("dupopt")
+    if script is None:
+        pytest.skip("the dupopt console script is not installed on PATH")
+    return script
+
+
+def run_script(script, *args, cwd):
+    env = {k: v for k, v in os.environ.items() if k != "DUPOPT_DEBUG"}
+    return subprocess.run(
+        [script, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
+
+
+def test_console_script_reports_invalid_input(dupopt_script, broken, tmp_path):
+    """The real `dupopt data check` exits 1 on broken data, listing problems, no traceback."""
+    folder, expected = broken
+    result = run_script(dupopt_script, "data", "check", str(folder), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    for problem in expected:
+        assert problem in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "stream", "text"),
+    [
+        (["--version"], 0, "stdout", f"dupopt {optimizer.__version__}"),
+        (["data", "check"], 0, "stdout", "solar_pv: 31 of 34"),
+        (["frobnicate"], 2, "stderr", "No such command"),
+    ],
+    ids=["version", "check-shipped", "unknown-command"],
+)
+def test_console_script_exit_codes(dupopt_script, tmp_path, args, code, stream, text):
+    """The console script exits with the code main() returns."""
+    result = run_script(dupopt_script, *args, cwd=tmp_path)
+    assert result.returncode == code, result.stderr
+    assert text in getattr(result, stream)
+    assert "Traceback" not in result.stderr
