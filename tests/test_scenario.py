@@ -585,3 +585,25 @@ def test_frames_report_every_problem(default_scenario):
     assert ("scenario_from_frames()", None, "sources") in found
     assert ("regions (DataFrame)", "row 2", "region") in found
     assert ("scenario_from_frames()", None, "parameters.reserve_margin") in found
+
+
+def test_parquet_tables_are_accepted_and_located(scenario_dir):
+    """A table given as Parquet loads like its CSV; its bad rows are named by index."""
+    demand = pd.read_csv(scenario_dir / "demand.csv", dtype={"region": str})
+    demand.to_parquet(scenario_dir / "demand.parquet", index=False)
+    toml = scenario_dir / "scenario.toml"
+    toml.write_text(toml.read_text().replace('"demand.csv"', '"demand.parquet"'))
+    (scenario_dir / "demand.csv").unlink()
+    loaded = load_scenario(scenario_dir)
+    assert loaded.demand["value"].sum() == pytest.approx(demand["value"].sum())
+
+    demand.loc[5, "value"] = -1.0
+    demand.to_parquet(scenario_dir / "demand.parquet", index=False)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(scenario_dir)
+    [issue] = info.value.issues
+    assert (Path(issue.source).name, issue.row, issue.column) == (
+        "demand.parquet",
+        "row 5",
+        "value",
+    )
