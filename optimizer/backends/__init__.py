@@ -1,0 +1,45 @@
+"""Renderers of the one formulation: HiGHS (default, fast path), Pyomo and PuLP.
+
+Each backend module implements two small hooks on a :class:`~optimizer.lp.LinearProgram`:
+``render(lp)`` returns the backend's native model (a ``highspy.Highs``, a Pyomo
+``ConcreteModel``, a ``pulp.LpProblem``) for users to extend, and ``solve(lp, ...)``
+returns a :class:`Solution` in column order, whatever the backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimizer.status import Status
+
+BACKENDS = ("highs", "pyomo", "pulp")
+
+
+@dataclass
+class Solution:
+    """Primal (and, where available, dual) values in the LinearProgram's order."""
+
+    status: Status
+    objective: float
+    x: np.ndarray
+    row_duals: np.ndarray | None = None
+    solver: str = ""
+    solver_version: str = ""
+    backend: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+
+
+def get_backend(name: str):
+    """Return the backend module by name (``highs``, ``pyomo`` or ``pulp``)."""
+    if name == "highs":
+        from optimizer.backends import highs as module
+    elif name == "pyomo":
+        from optimizer.backends import pyomo as module
+    elif name == "pulp":
+        from optimizer.backends import pulp as module
+    else:
+        raise ValueError(f"unknown backend {name!r} (use one of {', '.join(BACKENDS)})")
+    return module

@@ -1,0 +1,99 @@
+"""The formulation rendered as a PuLP ``LpProblem``.
+
+Variables are named ``<block>_<labels>`` (e.g. ``capacity_110000_solar_pv_2023``) and
+constraints ``<block>_<labels>``, so a modeller can find and extend them by name.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pulp
+
+from optimizer.backends import Solution
+from optimizer.lp import LinearProgram
+from optimizer.status import Status
+
+_STATUS = {
+    pulp.LpStatusOptimal: Status.OPTIMAL,
+    pulp.LpStatusInfeasible: Status.INFEASIBLE,
+    pulp.LpStatusUnbounded: Status.UNBOUNDED,
+    pulp.LpStatusNotSolved: Status.ERROR,
+    pulp.LpStatusUndefined: Status.INFEASIBLE_OR_UNBOUNDED,
+}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def _name(block: str, label: tuple) -> str:
+    return _UNSAFE.sub("_", "_".join([block, *map(str, label)]))
+
+
+def render(lp: LinearProgram) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    """Build the PuLP problem; also return its variables in column order."""
+    prob = pulp.LpProblem("dupopt", pulp.LpMinimize)
+    columns: list[pulp.LpVariable] = []
+    # PuLP >= 3.3 attaches variables to the problem; older versions construct them freely.
+    new_variable = getattr(prob, "add_variable", None) or pulp.LpVariable
+    for name, block in lp.variables.items():
+        cat = pulp.LpInteger if block.integer else pulp.LpContinuous
+        for label, lo, hi in zip(block.index, block.lower, block.upper, strict=True):
+            columns.append(
+                new_variable(
+                    _name(name, label),
+                    lowBound=float(lo) if np.isfinite(lo) else None,
+                    upBound=float(hi) if np.isfinite(hi) else None,
+                    cat=cat,
+                )
+            )
+    cost = lp.cost()
+    nz = np.flatnonzero(cost)
+    prob.setObjective(pulp.LpAffineExpression([(columns[j], float(cost[j])) for j in nz]))
+    a = lp.matrix("csr")
+    senses = {"<=": pulp.LpConstraintLE, ">=": pulp.LpConstraintGE, "==": pulp.LpConstraintEQ}
+    for name, block in lp.constraints.items():
+        for i, label in enumerate(block.index):
+            row = block.start + i
+            lo, hi = a.indptr[row], a.indptr[row + 1]
+            if lo == hi:
+                continue
+            expr = pulp.LpAffineExpression(
+                [
+                    (columns[j], float(c))
+                    for j, c in zip(a.indices[lo:hi], a.data[lo:hi], strict=True)
+                ]
+            )
+            prob += pulp.LpConstraint(
+                expr, senses[block.sense], _name(name, label), float(block.rhs[i])
+            )
+    return prob, columns
+
+
+def version() -> str:
+    return f"PuLP {pulp.__version__} + HiGHS"
+
+
+def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) -> Solution:
+    """Render with PuLP and solve with HiGHS through PuLP's ``HiGHS`` interface."""
+    t0 = time.perf_counter()
+    prob, columns = render(lp)
+    render_s = time.perf_counter() - t0
+    solver = pulp.HiGHS(msg=False, timeLimit=time_limit)
+    t1 = time.perf_counter()
+    prob.solve(solver)
+    solve_s = time.perf_counter() - t1
+    status = _STATUS.get(prob.status, Status.ERROR)
+    x = np.array([v.varValue or 0.0 for v in columns]) if status.ok else np.zeros(lp.n_cols)
+    objective = float(pulp.value(prob.objective)) if status.ok else float("nan")
+    return Solution(
+        status,
+        objective,
+        x,
+        None,
+        "HiGHS",
+        version(),
+        "pulp",
+        {"render_s": render_s, "solve_s": solve_s},
+        status.explain(),
+    )

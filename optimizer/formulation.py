@@ -1,0 +1,412 @@
+"""The coordination model, declared once as a :class:`~optimizer.lp.LinearProgram`.
+
+One function per variable or constraint family; each docstring states its equation
+(symbols and units in ``docs/model.md``). :func:`build` assembles them for a mode:
+
+- ``coordinated``: capacity is decided (where should it be?);
+- ``observed``: capacity is fixed to the observed buildout and the LP finds its best use,
+  so stranded capacity, debt and cost are measured on the same terms as the plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import shortest_path
+
+from optimizer.errors import Issue, ScenarioError
+from optimizer.lp import LinearProgram
+from optimizer.parameters import MODES
+from optimizer.scenario import Scenario
+
+RTY = ["region", "sector", "year"]
+
+
+def capital_recovery_factor(rate: np.ndarray, life: np.ndarray) -> np.ndarray:
+    """Annuity factor (1/yr) turning an overnight cost into equal annual payments.
+
+    ``crf = i (1 + i)^n / ((1 + i)^n - 1)``, and ``1 / n`` where ``i = 0``.
+
+    Examples
+    --------
+    >>> round(float(capital_recovery_factor(np.array(0.05), np.array(20.0))), 5)
+    0.08024
+    """
+    rate, life = np.asarray(rate, dtype=float), np.asarray(life, dtype=float)
+    growth = np.power(1.0 + rate, life)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crf = np.where(rate > 0, rate * growth / (growth - 1.0), 1.0 / life)
+    return crf
+
+
+@dataclass
+class ModelData:
+    """The numbers the formulation needs, aligned on its index sets.
+
+    Attributes are pandas objects in model units: money in CNY bn, quantities in each
+    sector's units, distances in km.
+    """
+
+    mode: str
+    years: list[int]
+    nodes: pd.Index  # every region (demand and transit)
+    producers: pd.Index  # regions where capacity may exist
+    sectors: pd.DataFrame  # per sector: capex, fixed_om, ... (sector_table)
+    regions: pd.DataFrame  # per region: financing_rate, fiscal_capacity, cost_factor, ...
+    arcs: pd.DataFrame  # from_region, to_region, distance_km
+    demand: pd.Series  # (region, sector, year) -> output units
+    exports: pd.Series  # (sector, year) -> output units
+    observed: pd.Series  # (region, sector, year) -> capacity units
+    penalty: pd.Series  # sector -> CNY bn per output unit
+
+    @classmethod
+    def from_scenario(
+        cls, scenario: Scenario, mode: str = "coordinated", arcs: pd.DataFrame | None = None
+    ) -> ModelData:
+        """Collect and align the model inputs of a validated scenario."""
+        if mode not in MODES:
+            raise ScenarioError(
+                [
+                    Issue(
+                        "solve()", f"unknown mode {mode!r} (use {' or '.join(MODES)})", None, "mode"
+                    )
+                ]
+            )
+        years = [scenario.base_year]
+        regions = scenario.region_table()
+        nodes = pd.Index(regions.index, name="region")
+        arcs = _arcs(nodes) if arcs is None else arcs
+        sectors = scenario.sector_table()
+        demand = _by_year(scenario.demand, ["region", "sector", "year"], years)
+        markets = scenario.markets
+        exports = _by_year(markets.loc[markets["market"] == "export"], ["sector", "year"], years)
+        b = scenario.buildout
+        observed = _by_year(b.loc[b["variable"] == "capacity"], ["region", "sector", "year"], years)
+        planning = regions.index[regions["in_national_planning"]]
+        holding = observed[observed > 0].index.get_level_values("region").unique()
+        producers = pd.Index(sorted(set(planning) | set(holding)), name="region")
+        data = cls(
+            mode,
+            years,
+            nodes,
+            producers,
+            sectors,
+            regions,
+            arcs,
+            demand,
+            exports,
+            observed,
+            pd.Series(dtype=float),
+        )
+        data.penalty = _penalties(data, scenario.parameters.unmet_penalty_factor)
+        return data
+
+    # -- coefficients -------------------------------------------------------------------
+    def annualised_capex(self, index: pd.MultiIndex) -> np.ndarray:
+        """capex_s * crf(i_r, L_s) in CNY bn/yr per unit of capacity, for (r, s, ...) labels."""
+        r, s = index.get_level_values("region"), index.get_level_values("sector")
+        rate = self.regions["financing_rate"].reindex(r).fillna(0.0).to_numpy()
+        life = self.sectors["asset_life"].reindex(s).to_numpy()
+        return self.sectors["capex"].reindex(s).to_numpy() * capital_recovery_factor(rate, life)
+
+    def debt_service(self, index: pd.MultiIndex) -> np.ndarray:
+        """debt_share_s * capex_s * crf(i_r, L_s): CNY bn/yr of debt service per unit."""
+        s = index.get_level_values("sector")
+        return self.sectors["debt_share"].reindex(s).to_numpy() * self.annualised_capex(index)
+
+    def regional(self, column: str, index: pd.MultiIndex, default: float = 1.0) -> np.ndarray:
+        r = index.get_level_values("region")
+        values = self.regions[column].reindex(r) if column in self.regions else None
+        if values is None:
+            return np.full(len(index), default)
+        return values.fillna(default).to_numpy()
+
+    def sectoral(self, column: str, index: pd.MultiIndex) -> np.ndarray:
+        return self.sectors[column].reindex(index.get_level_values("sector")).to_numpy()
+
+
+def _by_year(frame: pd.DataFrame, keys: list[str], years: list[int]) -> pd.Series:
+    sel = frame.loc[frame["year"].isin(years)]
+    return sel.groupby(keys)["value"].sum()
+
+
+def _arcs(nodes: pd.Index) -> pd.DataFrame:
+    from geo.network import network  # the shipped province network (no plotting)
+
+    arcs = network()
+    missing = sorted(set(nodes) - set(arcs["from_region"]))
+    if missing:
+        raise ScenarioError(
+            [
+                Issue(
+                    "solve()",
+                    f"regions {', '.join(missing)} are not on the shipped "
+                    "province network; pass arcs= (from_region, to_region, distance_km)",
+                    None,
+                    "arcs",
+                )
+            ]
+        )
+    keep = arcs["from_region"].isin(nodes) & arcs["to_region"].isin(nodes)
+    return arcs.loc[keep, ["from_region", "to_region", "distance_km"]].reset_index(drop=True)
+
+
+def _diameter_km(nodes: pd.Index, arcs: pd.DataFrame) -> float:
+    """Longest shortest path over the network (km); bounds any shipment's distance."""
+    if arcs.empty:
+        return 0.0
+    pos = {n: i for i, n in enumerate(nodes)}
+    g = coo_array(
+        (
+            arcs["distance_km"].to_numpy(),
+            (arcs["from_region"].map(pos), arcs["to_region"].map(pos)),
+        ),
+        shape=(len(nodes), len(nodes)),
+    )
+    dist = shortest_path(g.tocsr(), directed=True)
+    finite = dist[np.isfinite(dist)]
+    return float(finite.max()) if finite.size else 0.0
+
+
+def _penalties(data: ModelData, factor: float) -> pd.Series:
+    """Unmet-demand penalty per sector (CNY bn per output unit).
+
+    ``pen_s = factor * max_r [ (capex_s crf(i_r, L_s) + fom_s c_r) / u_s + vc_s c_r
+    + tc_s * diameter / 1000 ]``: ``factor`` times the dearest way of supplying one unit,
+    so that with ``factor >= 1`` serving demand always costs less than leaving it unmet.
+    """
+    idx = pd.MultiIndex.from_product(
+        [data.producers, data.sectors.index], names=["region", "sector"]
+    )
+    cf = data.regional("cost_factor", idx)
+    unit = (
+        (data.annualised_capex(idx) + data.sectoral("fixed_om", idx) * cf)
+        / data.sectoral("max_utilisation", idx)
+        + data.sectoral("variable_cost", idx) * cf
+        + data.sectoral("transport_cost", idx) * _diameter_km(data.nodes, data.arcs) / 1000.0
+    )
+    worst = pd.Series(unit, index=idx).groupby(level="sector").max()
+    return factor * worst
+
+
+# -- variables ---------------------------------------------------------------------------
+def define_capacity(lp: LinearProgram, data: ModelData) -> None:
+    """cap[r,s,t] >= 0 (capacity units): decided in coordinated mode for planning regions;
+    fixed to the observed buildout in observed mode and for non-planning regions."""
+    idx = pd.MultiIndex.from_product([data.producers, data.sectors.index, data.years], names=RTY)
+    observed = data.observed.reindex(idx).fillna(0.0).to_numpy()
+    planning = data.regions["in_national_planning"].reindex(idx.get_level_values("region"))
+    fixed = np.ones(len(idx), bool) if data.mode == "observed" else ~planning.to_numpy(bool)
+    lower = np.where(fixed, observed, 0.0)
+    upper = np.where(fixed, observed, np.inf)
+    lp.add_variables("capacity", idx, lower, upper, unit="capacity units", doc="installed capacity")
+
+
+def define_production(lp: LinearProgram, data: ModelData) -> None:
+    """prod[r,s,t] >= 0 (output units per year)."""
+    lp.add_variables(
+        "production", lp.variables["capacity"].index, unit="output units", doc="production"
+    )
+
+
+def define_shipments(lp: LinearProgram, data: ModelData) -> None:
+    """ship[a,s,t] >= 0 along each arc a = (r -> q) of the transport network."""
+    arcs = pd.MultiIndex.from_frame(data.arcs[["from_region", "to_region"]])
+    idx = pd.MultiIndex.from_tuples(
+        [(f, q, s, t) for f, q in arcs for s in data.sectors.index for t in data.years],
+        names=["from_region", "to_region", "sector", "year"],
+    )
+    lp.add_variables("shipment", idx, unit="output units", doc="shipments along arcs")
+
+
+def define_exports(lp: LinearProgram, data: ModelData) -> None:
+    """exp[r,s,t] >= 0 from coastal regions, for sectors with export absorption."""
+    coastal = data.regions.index[data.regions["coastal"]]
+    sectors = data.exports[data.exports > 0].index.get_level_values("sector").unique()
+    idx = pd.MultiIndex.from_product([coastal, sectors, data.years], names=RTY)
+    lp.add_variables("export", idx, unit="output units", doc="exports through ports")
+
+
+def define_unmet(lp: LinearProgram, data: ModelData) -> None:
+    """unmet[r,s,t] >= 0 domestic demand left unserved; unmet_export[s,t] >= 0."""
+    d = data.demand[data.demand > 0]
+    lp.add_variables(
+        "unmet", d.index, upper=d.to_numpy(), unit="output units", doc="unserved domestic demand"
+    )
+    e = data.exports[data.exports > 0]
+    lp.add_variables(
+        "unmet_export",
+        e.index,
+        upper=e.to_numpy(),
+        unit="output units",
+        doc="unserved export absorption",
+    )
+
+
+# -- constraints -------------------------------------------------------------------------
+def define_production_limit(lp: LinearProgram, data: ModelData, reserve_margin: float) -> None:
+    """(1 + m) prod[r,s,t] - u_s cap[r,s,t] <= 0: output within usable capacity, keeping a
+    reserve margin m."""
+    cap = lp.variables["capacity"]
+    n = cap.size
+    pos = np.arange(n)
+    u = data.sectoral("max_utilisation", cap.index)
+    lp.add_constraints(
+        "production_limit",
+        cap.index,
+        [("production", pos, pos, 1.0 + reserve_margin), ("capacity", pos, pos, -u)],
+        "<=",
+        0.0,
+        doc="production <= max utilisation x capacity",
+    )
+
+
+def define_demand_balance(lp: LinearProgram, data: ModelData) -> None:
+    """prod[r,s,t] + sum_q ship[q->r,s,t] - sum_q ship[r->q,s,t] - exp[r,s,t]
+    + unmet[r,s,t] = D[r,s,t] for every region r, sector s, year t."""
+    idx = pd.MultiIndex.from_product([data.nodes, data.sectors.index, data.years], names=RTY)
+    rhs = data.demand.reindex(idx).fillna(0.0).to_numpy()
+    terms = []
+    prod = lp.variables["production"]
+    terms.append(("production", idx.get_indexer(prod.index), np.arange(prod.size), 1.0))
+    ship = lp.variables["shipment"]
+    levels = ship.index
+    into = pd.MultiIndex.from_arrays(
+        [levels.get_level_values(k) for k in ("to_region", "sector", "year")], names=RTY
+    )
+    out_of = pd.MultiIndex.from_arrays(
+        [levels.get_level_values(k) for k in ("from_region", "sector", "year")], names=RTY
+    )
+    terms.append(("shipment", idx.get_indexer(into), np.arange(ship.size), 1.0))
+    terms.append(("shipment", idx.get_indexer(out_of), np.arange(ship.size), -1.0))
+    exp = lp.variables["export"]
+    terms.append(("export", idx.get_indexer(exp.index), np.arange(exp.size), -1.0))
+    unmet = lp.variables["unmet"]
+    terms.append(("unmet", idx.get_indexer(unmet.index), np.arange(unmet.size), 1.0))
+    lp.add_constraints(
+        "demand_balance", idx, terms, "==", rhs, doc="regional balance of supply and demand"
+    )
+
+
+def define_export_absorption(lp: LinearProgram, data: ModelData) -> None:
+    """sum_r exp[r,s,t] + unmet_export[s,t] = E[s,t]: foreign markets absorb E, no more."""
+    e = data.exports[data.exports > 0]
+    if e.empty:
+        return
+    exp = lp.variables["export"]
+    st = pd.MultiIndex.from_arrays(
+        [exp.index.get_level_values("sector"), exp.index.get_level_values("year")],
+        names=["sector", "year"],
+    )
+    miss = lp.variables["unmet_export"]
+    lp.add_constraints(
+        "export_absorption",
+        e.index,
+        [
+            ("export", e.index.get_indexer(st), np.arange(exp.size), 1.0),
+            ("unmet_export", e.index.get_indexer(miss.index), np.arange(miss.size), 1.0),
+        ],
+        "==",
+        e.to_numpy(),
+        doc="exports equal export absorption",
+    )
+
+
+def define_fiscal_limit(lp: LinearProgram, data: ModelData) -> None:
+    """sum_s ds[r,s] cap[r,s,t] <= F_r for planning regions r, where
+    ds[r,s] = debt_share_s capex_s crf(i_r, L_s) is the annual debt service (CNY bn/yr) of
+    one unit of capacity and F_r the region's fiscal capacity (CNY bn/yr)."""
+    cap = lp.variables["capacity"]
+    planning = data.regions.index[data.regions["in_national_planning"]]
+    idx = pd.MultiIndex.from_product([planning, data.years], names=["region", "year"])
+    ry = pd.MultiIndex.from_arrays(
+        [cap.index.get_level_values("region"), cap.index.get_level_values("year")],
+        names=["region", "year"],
+    )
+    fiscal = data.regions["fiscal_capacity"].reindex(idx.get_level_values("region"))
+    lp.add_constraints(
+        "fiscal_limit",
+        idx,
+        [("capacity", idx.get_indexer(ry), np.arange(cap.size), data.debt_service(cap.index))],
+        "<=",
+        fiscal.to_numpy(),
+        doc="debt service of new debt within fiscal capacity",
+    )
+
+
+# -- objective ---------------------------------------------------------------------------
+def define_objective(
+    lp: LinearProgram, data: ModelData, stranded_weight: float, debt_weight: float
+) -> None:
+    """min capital + fixed_om + variable + transport + unmet_penalty + stranded + debt:
+
+    - capital = sum capex_s crf(i_r, L_s) cap[r,s,t]
+    - fixed_om = sum fom_s c_r cap[r,s,t];  variable = sum vc_s c_r prod[r,s,t]
+    - transport = sum tc_s d_a / 1000 ship[a,s,t]
+    - unmet_penalty = sum pen_s (unmet[r,s,t] + unmet_export[s,t])
+    - stranded = w_idle sum capex_s crf(i_r, L_s) (cap[r,s,t] - prod[r,s,t])
+    - debt = w_debt sum ds[r,s] cap[r,s,t]
+    (all CNY bn/yr)."""
+    cap, prod = lp.variables["capacity"], lp.variables["production"]
+    pos = np.arange(cap.size)
+    ann = data.annualised_capex(cap.index)
+    cf = data.regional("cost_factor", cap.index)
+    lp.add_objective("capital", "capacity", pos, ann)
+    lp.add_objective("fixed_om", "capacity", pos, data.sectoral("fixed_om", cap.index) * cf)
+    lp.add_objective("variable", "production", pos, data.sectoral("variable_cost", prod.index) * cf)
+    ship = lp.variables["shipment"]
+    dist = data.arcs.set_index(["from_region", "to_region"])["distance_km"]
+    arc = pd.MultiIndex.from_arrays(
+        [ship.index.get_level_values("from_region"), ship.index.get_level_values("to_region")]
+    )
+    tc = data.sectors["transport_cost"].reindex(ship.index.get_level_values("sector"))
+    lp.add_objective(
+        "transport",
+        "shipment",
+        np.arange(ship.size),
+        tc.to_numpy() * dist.reindex(arc).to_numpy() / 1000.0,
+    )
+    for var in ("unmet", "unmet_export"):
+        block = lp.variables[var]
+        pen = data.penalty.reindex(block.index.get_level_values("sector")).to_numpy()
+        lp.add_objective("unmet_penalty", var, np.arange(block.size), pen)
+    if stranded_weight > 0:
+        lp.add_objective("stranded", "capacity", pos, stranded_weight * ann)
+        lp.add_objective("stranded", "production", pos, -stranded_weight * ann)
+    if debt_weight > 0:
+        lp.add_objective("debt", "capacity", pos, debt_weight * data.debt_service(cap.index))
+
+
+def build(
+    scenario: Scenario, mode: str = "coordinated", arcs: pd.DataFrame | None = None
+) -> tuple[LinearProgram, ModelData]:
+    """Build the model of ``scenario`` in ``mode`` (``coordinated`` or ``observed``).
+
+    Examples
+    --------
+    >>> from optimizer import load_scenario
+    >>> lp, data = build(load_scenario())
+    >>> sorted(lp.constraints)[:2]
+    ['demand_balance', 'export_absorption']
+    """
+    data = ModelData.from_scenario(scenario, mode, arcs)
+    p = scenario.parameters
+    lp = LinearProgram()
+    for define in (
+        define_capacity,
+        define_production,
+        define_shipments,
+        define_exports,
+        define_unmet,
+    ):
+        define(lp, data)
+    define_production_limit(lp, data, p.reserve_margin)
+    define_demand_balance(lp, data)
+    define_export_absorption(lp, data)
+    if p.fiscal_limit and mode == "coordinated":
+        define_fiscal_limit(lp, data)
+    define_objective(lp, data, p.stranded_weight, p.debt_weight)
+    return lp, data

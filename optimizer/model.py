@@ -1,0 +1,141 @@
+"""The public model API: solve the coordinated plan, evaluate the observed buildout, or
+hand the model over to Pyomo, PuLP or HiGHS to extend.
+
+Examples
+--------
+>>> import optimizer
+>>> scenario = optimizer.load_scenario()
+>>> plan = optimizer.solve(scenario)
+>>> observed = optimizer.evaluate_observed(scenario)
+>>> plan.status.value, observed.status.value
+('optimal', 'optimal')
+>>> observed.total_cost > plan.total_cost
+True
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from optimizer.backends import BACKENDS, get_backend
+from optimizer.errors import Issue, ScenarioError
+from optimizer.formulation import build
+from optimizer.results import Result, collect
+from optimizer.scenario import Scenario
+
+
+def solve(
+    scenario: Scenario,
+    *,
+    backend: str = "highs",
+    arcs: pd.DataFrame | None = None,
+    time_limit: float | None = None,
+    presolve: bool = True,
+    threads: int | None = None,
+) -> Result:
+    """Solve the coordinated allocation: where should capacity be?
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario (:func:`optimizer.load_scenario`).
+    backend
+        ``highs`` (default, fastest), ``pyomo`` or ``pulp``; all solve with HiGHS and give
+        the same optimum.
+    arcs
+        Transport network (``from_region``, ``to_region``, ``distance_km``); default: the
+        shipped province network from :mod:`geo`.
+    time_limit
+        Seconds before the solver stops (status ``time_limit``).
+    presolve, threads
+        HiGHS options (highs backend only).
+
+    Returns
+    -------
+    Result
+        Status, objective and tidy result tables.
+    """
+    return _run(scenario, "coordinated", backend, arcs, time_limit, presolve, threads)
+
+
+def evaluate_observed(
+    scenario: Scenario,
+    *,
+    backend: str = "highs",
+    arcs: pd.DataFrame | None = None,
+    time_limit: float | None = None,
+    presolve: bool = True,
+    threads: int | None = None,
+) -> Result:
+    """Run the same model with capacity fixed to the observed buildout.
+
+    The LP finds the best use of the capacity that exists, so stranded capacity, debt
+    and cost are measured on the same terms as the coordinated plan. The fiscal limit is
+    not imposed (observed debt may exceed it; the ``debt`` table shows the headroom).
+    """
+    return _run(scenario, "observed", backend, arcs, time_limit, presolve, threads)
+
+
+def _run(scenario, mode, backend, arcs, time_limit, presolve, threads) -> Result:
+    if backend not in BACKENDS:
+        raise ScenarioError(
+            [
+                Issue(
+                    "solve()",
+                    f"unknown backend {backend!r} (use one of {', '.join(BACKENDS)})",
+                    None,
+                    "backend",
+                )
+            ]
+        )
+    if time_limit is not None and not time_limit > 0:
+        raise ScenarioError(
+            [
+                Issue(
+                    "solve()",
+                    f"time_limit must be > 0 seconds, got {time_limit!r}",
+                    None,
+                    "time_limit",
+                )
+            ]
+        )
+    t0 = time.perf_counter()
+    lp, data = build(scenario, mode, arcs)
+    build_s = time.perf_counter() - t0
+    options: dict = {"time_limit": time_limit}
+    if backend == "highs":
+        options.update(presolve=presolve, threads=threads)
+    sol = get_backend(backend).solve(lp, **options)
+    sol.timings["build_s"] = build_s
+    return collect(lp, data, sol)
+
+
+def to_highs(scenario: Scenario, mode: str = "coordinated", arcs: pd.DataFrame | None = None):
+    """The model as a ``highspy.Highs`` object, ready to ``run()`` or modify."""
+    lp, _ = build(scenario, mode, arcs)
+    return get_backend("highs").render(lp)
+
+
+def to_pyomo(scenario: Scenario, mode: str = "coordinated", arcs: pd.DataFrame | None = None):
+    """The model as a Pyomo ``ConcreteModel`` with named sets, variables and constraints.
+
+    Examples
+    --------
+    >>> import optimizer
+    >>> m = to_pyomo(optimizer.load_scenario())
+    >>> sorted(m.sector)[:2]
+    ['aluminium', 'cement']
+    >>> m.capacity["320000", "solar_pv", 2023].lb
+    0.0
+    """
+    lp, _ = build(scenario, mode, arcs)
+    return get_backend("pyomo").render(lp)
+
+
+def to_pulp(scenario: Scenario, mode: str = "coordinated", arcs: pd.DataFrame | None = None):
+    """The model as a ``pulp.LpProblem`` (variables named ``capacity_<region>_<sector>_<year>``)."""
+    lp, _ = build(scenario, mode, arcs)
+    prob, _columns = get_backend("pulp").render(lp)
+    return prob

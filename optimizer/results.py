@@ -1,0 +1,178 @@
+"""Results of one solve as tidy DataFrames, each carrying its name and unit.
+
+Money is in CNY bn (stocks) or CNY bn/yr (flows); quantities in each sector's units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from optimizer.backends import Solution
+from optimizer.formulation import ModelData
+from optimizer.lp import LinearProgram
+from optimizer.status import Status
+
+TERM_UNITS = "CNY bn/yr"
+
+
+def named(frame: pd.DataFrame, name: str, unit: str) -> pd.DataFrame:
+    """Attach a table name and unit (``frame.attrs``); returns the frame."""
+    frame.attrs.update(name=name, unit=unit)
+    return frame
+
+
+@dataclass
+class Result:
+    """The outcome of :func:`optimizer.solve` or :func:`optimizer.evaluate_observed`.
+
+    Attributes
+    ----------
+    mode
+        ``coordinated`` or ``observed``.
+    status
+        A :class:`~optimizer.status.Status`; tables are empty unless it is OPTIMAL.
+    objective
+        Objective value, CNY bn/yr.
+    tables
+        ``allocation`` (region x sector: capacity, production, utilisation, idle capacity,
+        stranded capital, debt), ``shipments``, ``exports``, ``unmet``, ``debt`` (by
+        region), ``costs`` (one row per objective term), ``marginal_costs`` (duals of the
+        demand balance), ``capacity_values`` and ``fiscal_values`` (duals of the limits).
+    """
+
+    mode: str
+    status: Status
+    objective: float
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    solver: str = ""
+    backend: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    @property
+    def total_cost(self) -> float:
+        """Resource cost (CNY bn/yr): capital, O&M, transport and unmet-demand penalty,
+        without the stranded and debt weights."""
+        c = self.tables["costs"].set_index("term")["value"]
+        return float(c.drop(["stranded", "debt"], errors="ignore").sum())
+
+
+def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
+    """Turn a backend's solution into result tables."""
+    result = Result(
+        mode=data.mode,
+        status=sol.status,
+        objective=sol.objective,
+        solver=f"{sol.solver} {sol.solver_version}".strip(),
+        backend=sol.backend,
+        timings=dict(sol.timings),
+        message=sol.message,
+    )
+    if not sol.status.ok:
+        return result
+    v = lp.split(sol.x)
+    cap, prod = v["capacity"], v["production"]
+    idx = cap.index
+    sectors = data.sectors
+    s = idx.get_level_values("sector")
+    capex = sectors["capex"].reindex(s).to_numpy()
+    share = sectors["debt_share"].reindex(s).to_numpy()
+    idle = np.clip(cap.to_numpy() - prod.to_numpy(), 0.0, None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        util = np.where(cap.to_numpy() > 0, prod.to_numpy() / cap.to_numpy(), np.nan)
+    alloc = pd.DataFrame(
+        {
+            "capacity": cap.to_numpy(),
+            "production": prod.to_numpy(),
+            "utilisation": util,
+            "idle_capacity": idle,
+            "capital_cny_bn": capex * cap.to_numpy(),
+            "stranded_capital_cny_bn": capex * idle,
+            "debt_cny_bn": share * capex * cap.to_numpy(),
+            "stranded_debt_cny_bn": share * capex * idle,
+            "capacity_unit": sectors["capacity_unit"].reindex(s).to_numpy(),
+            "output_unit": sectors["output_unit"].reindex(s).to_numpy(),
+        },
+        index=idx,
+    ).reset_index()
+    tables = {
+        "allocation": named(alloc, "allocation by region and sector", "sector units; CNY bn"),
+        "shipments": _quantities(v["shipment"], data, "shipments along network arcs"),
+        "exports": _quantities(v["export"], data, "exports through coastal regions"),
+        "unmet": _unmet(v, data),
+        "debt": _debt(alloc, cap, data),
+        "costs": named(
+            pd.DataFrame(
+                [(t, val, TERM_UNITS) for t, val in lp.term_values(sol.x).items()],
+                columns=["term", "value", "unit"],
+            ),
+            "objective terms",
+            TERM_UNITS,
+        ),
+    }
+    if sol.row_duals is not None:
+        duals = lp.split_rows(sol.row_duals)
+        tables["marginal_costs"] = _dual_table(
+            duals["demand_balance"],
+            data,
+            "marginal cost of meeting demand",
+            "CNY bn per output unit",
+        )
+        tables["capacity_values"] = _dual_table(
+            -duals["production_limit"],
+            data,
+            "value of one more unit of usable output",
+            "CNY bn per output unit",
+        )
+        if "fiscal_limit" in duals:
+            f = (-duals["fiscal_limit"]).rename("value").reset_index()
+            tables["fiscal_values"] = named(
+                f.assign(unit="CNY bn/yr per CNY bn/yr"),
+                "value of one more unit of fiscal capacity",
+                "dimensionless",
+            )
+    result.tables = tables
+    return result
+
+
+def _quantities(series: pd.Series, data: ModelData, name: str) -> pd.DataFrame:
+    frame = series.rename("quantity").reset_index()
+    frame = frame.loc[frame["quantity"] > 1e-9].reset_index(drop=True)
+    frame["unit"] = data.sectors["output_unit"].reindex(frame["sector"]).to_numpy()
+    return named(frame, name, "output units")
+
+
+def _unmet(v: dict[str, pd.Series], data: ModelData) -> pd.DataFrame:
+    dom = v["unmet"].rename("quantity").reset_index()
+    exp = v["unmet_export"].rename("quantity").reset_index().assign(region="export")
+    frame = pd.concat([dom, exp[dom.columns]], ignore_index=True)
+    frame = frame.loc[frame["quantity"] > 1e-9].reset_index(drop=True)
+    frame["unit"] = data.sectors["output_unit"].reindex(frame["sector"]).to_numpy()
+    return named(frame, "unmet demand", "output units")
+
+
+def _debt(alloc: pd.DataFrame, cap: pd.Series, data: ModelData) -> pd.DataFrame:
+    service = pd.Series(data.debt_service(cap.index) * cap.to_numpy(), index=cap.index)
+    frame = alloc.groupby(["region", "year"])[["debt_cny_bn", "stranded_debt_cny_bn"]].sum()
+    frame["debt_service_cny_bn_per_yr"] = service.groupby(level=["region", "year"]).sum()
+    fiscal = data.regions["fiscal_capacity"].reindex(frame.index.get_level_values("region"))
+    frame["fiscal_capacity_cny_bn_per_yr"] = fiscal.to_numpy()
+    frame["fiscal_headroom_cny_bn_per_yr"] = (
+        frame["fiscal_capacity_cny_bn_per_yr"] - frame["debt_service_cny_bn_per_yr"]
+    )
+    return named(frame.reset_index(), "local debt by region", "CNY bn; CNY bn/yr")
+
+
+def _dual_table(series: pd.Series, data: ModelData, name: str, unit: str) -> pd.DataFrame:
+    frame = series.rename("value").reset_index()
+    frame["unit"] = "CNY bn/" + data.sectors["output_unit"].reindex(frame["sector"]).to_numpy()
+    return named(frame, name, unit)

@@ -1,0 +1,49 @@
+"""One status enum for every backend, with a message a user can act on."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Status(str, Enum):
+    """Outcome of a solve, the same whichever backend ran it."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
+    TIME_LIMIT = "time_limit"
+    NUMERICAL = "numerical_trouble"
+    ERROR = "error"
+
+    @property
+    def ok(self) -> bool:
+        return self is Status.OPTIMAL
+
+    def explain(self) -> str:
+        """What the status means for a dupopt model and what to do about it."""
+        return _EXPLANATIONS[self]
+
+
+_EXPLANATIONS = {
+    Status.OPTIMAL: "solved to optimality",
+    Status.INFEASIBLE: (
+        "no allocation satisfies the constraints. Unmet demand is allowed (at a penalty), "
+        "so this points at fixed capacities or limits that contradict each other: check "
+        "observed capacities against max_utilisation and the fiscal limits"
+    ),
+    Status.UNBOUNDED: (
+        "the cost can fall without limit: a cost coefficient is negative (check "
+        "stranded_weight and variable costs)"
+    ),
+    Status.INFEASIBLE_OR_UNBOUNDED: (
+        "the solver proved the model infeasible or unbounded without telling which; "
+        "rerun with presolve off to find out"
+    ),
+    Status.TIME_LIMIT: "the time limit was reached before optimality; raise time_limit",
+    Status.NUMERICAL: (
+        "the solver ran into numerical trouble; check for extreme coefficients (units) "
+        "in the scenario"
+    ),
+    Status.ERROR: "the solver failed; see the solver log",
+}

@@ -1,0 +1,238 @@
+"""The coordination model: one formulation, three backends, and its properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import optimizer
+from optimizer.compare import compare
+from optimizer.errors import ScenarioError
+from optimizer.formulation import build, capital_recovery_factor
+from optimizer.model import evaluate_observed, solve
+from optimizer.synthetic import synthetic_scenario
+
+BACKENDS = ["highs", "pyomo", "pulp"]
+MODES = ["coordinated", "observed"]
+
+
+def _run(scenario, mode, backend="highs", arcs=None):
+    fn = solve if mode == "coordinated" else evaluate_observed
+    result = fn(scenario, backend=backend, arcs=arcs)
+    assert result.status.ok, result.message
+    return result
+
+
+def _cap_prod(result) -> pd.DataFrame:
+    return result.allocation.set_index(["region", "sector", "year"])[["capacity", "production"]]
+
+
+@pytest.fixture(scope="module")
+def default_runs(default_scenario):
+    return {
+        (mode, backend): _run(default_scenario, mode, backend)
+        for mode in MODES
+        for backend in BACKENDS
+    }
+
+
+@pytest.mark.parametrize("backend", ["pyomo", "pulp"])
+@pytest.mark.parametrize("mode", MODES)
+def test_backends_agree_on_default_objective(default_runs, mode, backend):
+    """Pyomo and PuLP renderings reach the HiGHS-path objective (rel. diff <= 1e-6)."""
+    ref, other = default_runs[(mode, "highs")], default_runs[(mode, backend)]
+    assert other.objective == pytest.approx(ref.objective, rel=1e-6)
+    # Each objective term too.
+    terms = ref.costs.set_index("term")["value"]
+    other_terms = other.costs.set_index("term")["value"]
+    pd.testing.assert_series_equal(terms, other_terms, rtol=1e-6, atol=1e-6)
+    # National capacity per sector is determined even where regional ties exist.
+    national = _cap_prod(ref).groupby(level="sector").sum()
+    other_national = _cap_prod(other).groupby(level="sector").sum()
+    pd.testing.assert_frame_equal(national, other_national, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["pyomo", "pulp"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_backends_agree_on_random_scenarios(mode, backend, seed):
+    """On random scenarios (unique optimum), the allocation is the same, cell by cell."""
+    scenario, arcs = synthetic_scenario(3, 3, sectors=2, seed=seed)
+    ref = _run(scenario, mode, "highs", arcs)
+    other = _run(scenario, mode, backend, arcs)
+    assert other.objective == pytest.approx(ref.objective, rel=1e-6)
+    pd.testing.assert_frame_equal(_cap_prod(ref), _cap_prod(other), rtol=1e-6, atol=1e-6)
+
+
+def test_capital_recovery_factor():
+    """CRF matches the annuity formula and 1/n at a zero rate."""
+    assert capital_recovery_factor(np.array(0.0), np.array(10.0)) == pytest.approx(0.1)
+    # 100 borrowed at 5% over 20 years is repaid by 20 payments of 8.0243.
+    assert capital_recovery_factor(np.array(0.05), np.array(20.0)) * 100 == pytest.approx(
+        8.0243, abs=1e-4
+    )
+
+
+def test_default_plan_meets_all_demand(default_scenario, default_runs):
+    """The coordinated plan serves all demand and exports of the shipped data."""
+    plan = default_runs[("coordinated", "highs")]
+    assert plan.unmet.empty
+    exported = plan.exports.groupby("sector")["quantity"].sum()
+    pd.testing.assert_series_equal(
+        exported, default_scenario.market("export").loc[exported.index], check_names=False
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_coordinated_strands_no_more_than_observed(seed):
+    """Coordinated stranded capacity (capital value) <= observed, sector by sector."""
+    scenario, arcs = synthetic_scenario(3, 3, sectors=2, seed=seed)
+    gap = compare(_run(scenario, "observed", arcs=arcs), _run(scenario, "coordinated", arcs=arcs))
+    s = gap.sector_summary
+    assert (
+        s["stranded_capital_cny_bn_coordinated"] <= s["stranded_capital_cny_bn_observed"] + 1e-9
+    ).all()
+
+
+def test_default_gap_headline(default_runs):
+    """On the shipped data, duplication strands capital and costs more than the plan."""
+    gap = compare(default_runs[("observed", "highs")], default_runs[("coordinated", "highs")])
+    h = gap.headline.set_index("metric")
+    assert h.loc["total_cost", "difference"] > 0
+    assert h.loc["stranded_capital", "observed"] > h.loc["stranded_capital", "coordinated"]
+    assert gap.sector_summary.loc["solar_pv", "regions_observed"] == 31
+
+
+def _scaled_demand(scenario, factor):
+    tables = scenario.tables()
+    tables["demand"] = tables["demand"].assign(value=tables["demand"]["value"] * factor)
+    return optimizer.scenario_from_frames(
+        base_year=scenario.base_year, parameters=scenario.parameters, **tables
+    )
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 1000), factor=st.floats(1.0, 3.0))
+def test_more_demand_never_lowers_cost(seed, factor):
+    """Raising demand cannot lower the optimal cost, in either mode."""
+    scenario, arcs = synthetic_scenario(2, 3, sectors=2, seed=seed)
+    more = _scaled_demand(scenario, factor)
+    for mode in MODES:
+        base = _run(scenario, mode, arcs=arcs).objective
+        assert _run(more, mode, arcs=arcs).objective >= base - 1e-7 * abs(base)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_observed_equal_to_plan_has_zero_gap(seed):
+    """If the observed buildout is the coordinated plan, the gap and the cost of
+    non-coordination are zero."""
+    scenario, arcs = synthetic_scenario(3, 3, sectors=2, seed=seed)
+    plan = _run(scenario, "coordinated", arcs=arcs)
+    tables = scenario.tables()
+    cap = plan.allocation.loc[plan.allocation["capacity"] > 0]
+    tables["buildout"] = pd.DataFrame(
+        {
+            "region": cap["region"],
+            "sector": cap["sector"],
+            "year": cap["year"],
+            "variable": "capacity",
+            "value": cap["capacity"],
+            "unit": cap["capacity_unit"],
+            "source_id": np.nan,
+            "quality": "assumed",
+            "note": "the coordinated plan",
+        }
+    )
+    same = optimizer.scenario_from_frames(base_year=scenario.base_year, **tables)
+    observed = _run(same, "observed", arcs=arcs)
+    gap = compare(observed, plan)
+    assert np.abs(gap.regional_gap["gap"]).max() < 1e-6
+    h = gap.headline.set_index("metric")
+    assert abs(h.loc["total_cost", "difference"]) < 1e-6 * plan.total_cost
+
+
+@pytest.mark.parametrize("k", [0.5, 3.0])
+def test_scaling_costs_keeps_the_allocation(k):
+    """Multiplying every cost by k multiplies the objective by k, allocation unchanged."""
+    scenario, arcs = synthetic_scenario(3, 3, sectors=2, seed=7)
+    tables = scenario.tables()
+    p = tables["sector_parameters"]
+    money = p["parameter"].isin(["capex", "fixed_om", "variable_cost", "transport_cost"])
+    tables["sector_parameters"] = p.assign(value=np.where(money, p["value"] * k, p["value"]))
+    a = tables["region_attributes"]
+    fiscal = a["attribute"] == "fiscal_capacity"
+    tables["region_attributes"] = a.assign(value=np.where(fiscal, a["value"] * k, a["value"]))
+    scaled = optimizer.scenario_from_frames(base_year=scenario.base_year, **tables)
+    for mode in MODES:
+        ref, other = _run(scenario, mode, arcs=arcs), _run(scaled, mode, arcs=arcs)
+        assert other.objective == pytest.approx(k * ref.objective, rel=1e-7)
+        pd.testing.assert_frame_equal(_cap_prod(ref), _cap_prod(other), rtol=1e-6, atol=1e-6)
+
+
+def test_impossible_demand_is_reported_where_it_falls():
+    """With no fiscal room, nothing can be built: all demand is reported unmet, by region."""
+    scenario, arcs = synthetic_scenario(2, 2, sectors=2, seed=3)
+    tables = scenario.tables()
+    a = tables["region_attributes"]
+    tables["region_attributes"] = a.assign(
+        value=np.where(a["attribute"] == "fiscal_capacity", 0.0, a["value"])
+    )
+    broke = optimizer.scenario_from_frames(base_year=scenario.base_year, **tables)
+    plan = _run(broke, "coordinated", arcs=arcs)
+    assert plan.allocation["capacity"].max() == pytest.approx(0.0, abs=1e-9)
+    unmet = plan.unmet.set_index(["region", "sector"])["quantity"]
+    demand = broke.domestic_demand()
+    demand = demand[demand > 0]
+    pd.testing.assert_series_equal(
+        unmet.drop("export", level="region").sort_index(),
+        demand.sort_index(),
+        check_names=False,
+        rtol=1e-7,
+    )
+    exports = broke.market("export")
+    assert unmet.xs("export", level="region").sort_index().to_numpy() == pytest.approx(
+        exports.sort_index().to_numpy()
+    )
+
+
+def test_observed_shortfall_is_unmet_not_a_failure():
+    """Observed capacity below demand: the run succeeds and reports the shortfall."""
+    scenario, arcs = synthetic_scenario(2, 2, sectors=1, seed=4)
+    more = _scaled_demand(scenario, 50.0)
+    observed = _run(more, "observed", arcs=arcs)
+    total = more.domestic_demand().sum() + more.market("export").sum()
+    usable = (
+        observed.allocation["capacity"] * more.sector_table()["max_utilisation"].iloc[0]
+    ).sum()
+    assert observed.unmet["quantity"].sum() == pytest.approx(total - usable, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("call", "fragment"),
+    [
+        (lambda s: s.with_parameters(stranded_weight=-1.0), "must be a finite number >= 0"),
+        (lambda s: s.with_parameters(debt_weight=-0.1), "must be a finite number >= 0"),
+        (lambda s: s.with_parameters(unmet_penalty_factor=0.5), ">= 1"),
+        (lambda s: s.with_parameters(fiscal_limit="yes"), "must be true or false"),
+        (lambda s: build(s, mode="planned"), "unknown mode 'planned'"),
+        (lambda s: solve(s, backend="gurobi"), "unknown backend 'gurobi'"),
+        (lambda s: solve(s, time_limit=0), "time_limit must be > 0"),
+    ],
+    ids=[
+        "neg-stranded",
+        "neg-debt",
+        "penalty-below-cost",
+        "bad-switch",
+        "mode",
+        "backend",
+        "time-limit",
+    ],
+)
+def test_bad_parameters_are_rejected(default_scenario, call, fragment):
+    """Bad model parameters raise ScenarioError with a clear message."""
+    with pytest.raises(ScenarioError) as info:
+        call(default_scenario)
+    assert fragment in str(info.value)
