@@ -11,21 +11,37 @@ Examples
 'default'
 """
 
+__version__ = "0.1.0"  # before the imports: submodules read it
+
+from optimizer.compare import Comparison, compare
 from optimizer.errors import DupoptError, Issue, ScenarioError
+from optimizer.model import evaluate_observed, solve, to_highs, to_pulp, to_pyomo
 from optimizer.parameters import ModelParameters
 from optimizer.paths import default_data_dir
+from optimizer.results import Result
 from optimizer.scenario import Scenario, load_scenario, scenario_from_frames
-
-__version__ = "0.1.0"
+from optimizer.status import Status
+from optimizer.writers import read_results, write_results
 
 __all__ = [
+    "Comparison",
     "DupoptError",
     "Issue",
     "ModelParameters",
+    "Result",
     "Scenario",
     "ScenarioError",
+    "Status",
     "__version__",
+    "compare",
     "default_data_dir",
+    "evaluate_observed",
     "load_scenario",
+    "read_results",
     "scenario_from_frames",
+    "solve",
+    "to_highs",
+    "to_pulp",
+    "to_pyomo",
+    "write_results",
 ]

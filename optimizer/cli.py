@@ -1,7 +1,8 @@
 """The ``dupopt`` command line.
 
 Exit codes: 0 success; 1 invalid input (every problem is listed); 2 wrong command-line
-usage; 3 an internal error (a bug: please report it; set DUPOPT_DEBUG=1 for a traceback).
+usage; 3 an internal error (a bug: please report it; set DUPOPT_DEBUG=1 for a traceback);
+4 a solve did not reach optimality (the status and what to do are printed).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from optimizer import __version__
 from optimizer.errors import DupoptError
 from optimizer.scenario import load_scenario
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL, EXIT_FAILED = 0, 1, 2, 3, 4
 
 _SCENARIO = click.argument(
     "scenario",
@@ -74,6 +75,96 @@ def data_check(scenario: Path | None) -> None:
         echo(nb.to_string(float_format=lambda v: f"{v:,.4g}"))
 
 
+@cli.command("run")
+@_SCENARIO
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder for the results (replaced if it exists). Default: reports/<scenario name>.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["highs", "pyomo", "pulp"]),
+    default="highs",
+    show_default=True,
+    help="How the model is rendered; all solve with HiGHS.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "csv"]),
+    default="parquet",
+    show_default=True,
+    help="File format of the result tables.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds per solve before giving up.",
+)
+def run(
+    scenario: Path | None, output: Path | None, backend: str, fmt: str, time_limit: float | None
+) -> None:
+    """Solve the coordinated plan, evaluate the observed buildout, compare, and write.
+
+    Writes <OUTPUT>/coordinated/*, <OUTPUT>/observed/* (allocation, shipments, exports,
+    unmet demand, debt, cost terms, marginal costs), <OUTPUT>/comparison/* (regional gap,
+    sector and region summaries, headline) and manifest.json, then prints the headline.
+    """
+    from optimizer.compare import compare
+    from optimizer.model import evaluate_observed, solve
+    from optimizer.writers import write_results
+
+    s = load_scenario(scenario)
+    options = {"backend": backend, "time_limit": time_limit}
+    coordinated = solve(s, **options)
+    observed = evaluate_observed(s, **options)
+    failed = [r for r in (coordinated, observed) if not r.status.ok]
+    for r in failed:
+        click.echo(f"error: the {r.mode} run ended {r.status.value}: {r.message}", err=True)
+    gap = None if failed else compare(observed, coordinated)
+    folder = output or Path("reports") / s.name
+    write_results(folder, s, {"coordinated": coordinated, "observed": observed}, gap, fmt=fmt)
+    if failed:
+        raise SystemExit(EXIT_FAILED)
+    _print_headline(s, gap)
+    click.echo(f"\nResults written to {folder}")
+
+
+def _print_headline(s, gap) -> None:
+    h = gap.headline.set_index("metric")
+    cost = h.loc["total_cost"]
+    click.echo(
+        f"Scenario '{s.name}', {s.base_year}. Cost of non-coordination: "
+        f"CNY {cost['difference']:,.1f} bn/yr (observed {cost['observed']:,.1f}, "
+        f"coordinated {cost['coordinated']:,.1f})."
+    )
+    stranded, debt = h.loc["stranded_capital"], h.loc["stranded_debt"]
+    click.echo(
+        f"Stranded capital (capacity not needed even at maximum utilisation): "
+        f"CNY {stranded['observed']:,.0f} bn observed vs "
+        f"{stranded['coordinated']:,.0f} bn coordinated; debt tied to it CNY "
+        f"{debt['observed']:,.0f} bn vs {debt['coordinated']:,.0f} bn."
+    )
+    t = gap.sector_summary
+    table = pd.DataFrame(
+        {
+            "unit": t["capacity_unit"],
+            "regions obs": t["regions_observed"],
+            "regions coord": t["regions_coordinated"],
+            "util obs": t["utilisation_observed"].map("{:.0%}".format),
+            "util coord": t["utilisation_coordinated"].map("{:.0%}".format),
+            "idle obs": t["stranded_capacity_observed"].map("{:,.1f}".format),
+            "idle coord": t["stranded_capacity_coordinated"].map("{:,.1f}".format),
+            "idle debt obs (CNY bn)": t["stranded_debt_cny_bn_observed"].map("{:,.1f}".format),
+        }
+    )
+    click.echo("\n" + table.to_string())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
     try:
@@ -83,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         return _finish(EXIT_INVALID, argv)
     except click.exceptions.Exit as exc:
         return _finish(exc.exit_code, argv)
+    except SystemExit as exc:
+        return _finish(int(exc.code or 0), argv)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return _finish(130, argv)

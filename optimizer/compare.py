@@ -118,8 +118,8 @@ def hhi(capacity: pd.Series) -> float:
 
 def sector_summary(obs: pd.DataFrame, coo: pd.DataFrame) -> pd.DataFrame:
     """Per sector, observed vs coordinated: regions with capacity, national capacity,
-    production and utilisation, stranded (idle) capacity in units and CNY bn, debt tied
-    to stranded capacity (CNY bn) and HHI of capacity."""
+    production and utilisation, stranded capacity (``cap - prod / max_utilisation``) in
+    units and CNY bn, debt tied to stranded capacity (CNY bn) and HHI of capacity."""
     rows = {}
     for label, frame in (("observed", obs), ("coordinated", coo)):
         g = frame.groupby("sector")
@@ -127,7 +127,7 @@ def sector_summary(obs: pd.DataFrame, coo: pd.DataFrame) -> pd.DataFrame:
         rows[f"regions_{label}"] = built.groupby("sector")["region"].nunique()
         rows[f"capacity_{label}"] = g["capacity"].sum()
         rows[f"production_{label}"] = g["production"].sum()
-        rows[f"stranded_capacity_{label}"] = g["idle_capacity"].sum()
+        rows[f"stranded_capacity_{label}"] = g["stranded_capacity"].sum()
         rows[f"stranded_capital_cny_bn_{label}"] = g["stranded_capital_cny_bn"].sum()
         rows[f"stranded_debt_cny_bn_{label}"] = g["stranded_debt_cny_bn"].sum()
         rows[f"hhi_{label}"] = g["capacity"].apply(hhi)

@@ -347,7 +347,7 @@ def define_objective(
     - fixed_om = sum fom_s c_r cap[r,s,t];  variable = sum vc_s c_r prod[r,s,t]
     - transport = sum tc_s d_a / 1000 ship[a,s,t]
     - unmet_penalty = sum pen_s (unmet[r,s,t] + unmet_export[s,t])
-    - stranded = w_idle sum capex_s crf(i_r, L_s) (cap[r,s,t] - prod[r,s,t])
+    - stranded = w_idle sum capex_s crf(i_r, L_s) (cap[r,s,t] - prod[r,s,t] / u_s)
     - debt = w_debt sum ds[r,s] cap[r,s,t]
     (all CNY bn/yr)."""
     cap, prod = lp.variables["capacity"], lp.variables["production"]
@@ -375,7 +375,8 @@ def define_objective(
         lp.add_objective("unmet_penalty", var, np.arange(block.size), pen)
     if stranded_weight > 0:
         lp.add_objective("stranded", "capacity", pos, stranded_weight * ann)
-        lp.add_objective("stranded", "production", pos, -stranded_weight * ann)
+        u = data.sectoral("max_utilisation", cap.index)
+        lp.add_objective("stranded", "production", pos, -stranded_weight * ann / u)
     if debt_weight > 0:
         lp.add_objective("debt", "capacity", pos, debt_weight * data.debt_service(cap.index))
 

@@ -75,8 +75,9 @@ class LinearProgram:
     >>> idx = pd.MultiIndex.from_tuples([("a",), ("b",)], names=["region"])
     >>> lp = LinearProgram()
     >>> x = lp.add_variables("x", idx)
-    >>> lp.add_constraints("cover", idx, [("x", np.arange(2), np.arange(2), np.ones(2))],
-    ...                    ">=", np.array([1.0, 2.0]))
+    >>> rows = lp.add_constraints(
+    ...     "cover", idx, [("x", np.arange(2), np.arange(2), np.ones(2))], ">=", [1.0, 2.0]
+    ... )
     >>> lp.add_objective("cost", "x", np.arange(2), np.array([3.0, 4.0]))
     >>> lp.shape
     (2, 2)

@@ -20,8 +20,9 @@ class ModelParameters:
     Attributes
     ----------
     stranded_weight
-        Extra cost per unit of idle capacity, as a multiple of that capacity's annualised
-        capital cost (dimensionless, >= 0). 0 counts idle capacity only through its cost.
+        Extra cost per unit of stranded capacity (capacity not needed even at maximum
+        utilisation), as a multiple of its annualised capital cost (dimensionless, >= 0).
+        0 counts stranded capacity only through its cost.
     debt_weight
         Extra cost per CNY of annual debt service on newly financed local debt
         (dimensionless, >= 0).

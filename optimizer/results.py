@@ -37,10 +37,12 @@ class Result:
     objective
         Objective value, CNY bn/yr.
     tables
-        ``allocation`` (region x sector: capacity, production, utilisation, idle capacity,
-        stranded capital, debt), ``shipments``, ``exports``, ``unmet``, ``debt`` (by
-        region), ``costs`` (one row per objective term), ``marginal_costs`` (duals of the
-        demand balance), ``capacity_values`` and ``fiscal_values`` (duals of the limits).
+        ``allocation`` (region x sector: capacity, production, utilisation, idle capacity
+        ``cap - prod``, stranded capacity ``cap - prod / max_utilisation`` (not needed even
+        at full usable output), their capital value and the debt tied to them),
+        ``shipments``, ``exports``, ``unmet``, ``debt`` (by region), ``costs`` (one row
+        per objective term), ``marginal_costs`` (duals of the demand balance),
+        ``capacity_values`` and ``fiscal_values`` (duals of the limits).
     """
 
     mode: str
@@ -86,7 +88,10 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
     s = idx.get_level_values("sector")
     capex = sectors["capex"].reindex(s).to_numpy()
     share = sectors["debt_share"].reindex(s).to_numpy()
+    umax = sectors["max_utilisation"].reindex(s).to_numpy()
     idle = np.clip(cap.to_numpy() - prod.to_numpy(), 0.0, None)
+    # Stranded: capacity not needed even at maximum utilisation (idle beyond maintenance).
+    stranded = np.clip(cap.to_numpy() - prod.to_numpy() / umax, 0.0, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         util = np.where(cap.to_numpy() > 0, prod.to_numpy() / cap.to_numpy(), np.nan)
     alloc = pd.DataFrame(
@@ -95,10 +100,11 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
             "production": prod.to_numpy(),
             "utilisation": util,
             "idle_capacity": idle,
+            "stranded_capacity": stranded,
             "capital_cny_bn": capex * cap.to_numpy(),
-            "stranded_capital_cny_bn": capex * idle,
+            "stranded_capital_cny_bn": capex * stranded,
             "debt_cny_bn": share * capex * cap.to_numpy(),
-            "stranded_debt_cny_bn": share * capex * idle,
+            "stranded_debt_cny_bn": share * capex * stranded,
             "capacity_unit": sectors["capacity_unit"].reindex(s).to_numpy(),
             "output_unit": sectors["output_unit"].reindex(s).to_numpy(),
         },

@@ -199,7 +199,7 @@ def scenario_from_frames(
     >>> s = load_scenario()
     >>> demand = s.demand.assign(value=s.demand["value"] * 1.1)
     >>> s2 = scenario_from_frames(base_year=2023, **{**s.tables(), "demand": demand})
-    >>> round(s2.demand["value"].sum() / s.demand["value"].sum(), 3)
+    >>> round(float(s2.demand["value"].sum() / s.demand["value"].sum()), 3)
     1.1
     """
     issues = [

@@ -48,7 +48,7 @@ def designations(scenario: Scenario) -> pd.DataFrame:
     --------
     >>> from optimizer import load_scenario
     >>> d = designations(load_scenario())
-    >>> d.loc["solar_pv", ["designated", "regions"]].tolist()[0]
+    >>> d.loc["solar_pv", ["designated", "regions"]].tolist()
     [31, 34]
     """
     p = scenario.priorities
