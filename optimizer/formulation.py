@@ -337,6 +337,64 @@ def define_fiscal_limit(lp: LinearProgram, data: ModelData) -> None:
     )
 
 
+def define_min_plant_scale(lp: LinearProgram, data: ModelData, reserve_margin: float) -> None:
+    """Minimum efficient plant scale (MILP), for decided capacity of sectors with a
+    ``min_scale`` row: binary build[r,s,t] and
+
+        cap[r,s,t] - g_s build[r,s,t] >= 0     (a region builds at least g_s, or nothing)
+        cap[r,s,t] - M_s build[r,s,t] <= 0     (no capacity without a build decision)
+
+    with g_s = min_scale (capacity units) and M_s = (1 + m) (sum_r D + E) / u_s, the
+    capacity that could ever be used."""
+    if "min_scale" not in data.sectors:
+        return
+    cap = lp.variables["capacity"]
+    scale = data.sectoral("min_scale", cap.index)
+    decided = (cap.upper > cap.lower) & np.isfinite(scale) & (scale > 0)
+    if not decided.any():
+        return
+    idx = cap.index[decided]
+    pos = np.flatnonzero(decided)
+    s = idx.get_level_values("sector")
+    need = (
+        data.demand.groupby(level="sector")
+        .sum()
+        .add(data.exports.groupby(level="sector").sum(), fill_value=0.0)
+    )
+    big = (
+        (1.0 + reserve_margin)
+        * need.reindex(s).fillna(0.0).to_numpy()
+        / data.sectoral("max_utilisation", idx)
+    )
+    big = np.maximum(big, scale[decided])
+    lp.add_variables(
+        "build",
+        idx,
+        0.0,
+        1.0,
+        integer=True,
+        unit="binary",
+        doc="build decision (minimum plant scale)",
+    )
+    k = np.arange(len(idx))
+    lp.add_constraints(
+        "min_scale",
+        idx,
+        [("capacity", k, pos, 1.0), ("build", k, k, -scale[decided])],
+        ">=",
+        0.0,
+        doc="capacity at least the minimum scale if built",
+    )
+    lp.add_constraints(
+        "build_link",
+        idx,
+        [("capacity", k, pos, 1.0), ("build", k, k, -big)],
+        "<=",
+        0.0,
+        doc="no capacity without a build decision",
+    )
+
+
 # -- objective ---------------------------------------------------------------------------
 def define_objective(
     lp: LinearProgram, data: ModelData, stranded_weight: float, debt_weight: float
@@ -409,5 +467,7 @@ def build(
     define_export_absorption(lp, data)
     if p.fiscal_limit and mode == "coordinated":
         define_fiscal_limit(lp, data)
+    if p.min_plant_scale and mode == "coordinated":
+        define_min_plant_scale(lp, data, p.reserve_margin)
     define_objective(lp, data, p.stranded_weight, p.debt_weight)
     return lp, data

@@ -114,7 +114,7 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
         "allocation": named(alloc, "allocation by region and sector", "sector units; CNY bn"),
         "shipments": _quantities(v["shipment"], data, "shipments along network arcs"),
         "exports": _quantities(v["export"], data, "exports through coastal regions"),
-        "unmet": _unmet(v, data),
+        "unmet": _unmet(v, data, alloc),
         "debt": _debt(alloc, cap, data),
         "costs": named(
             pd.DataFrame(
@@ -157,13 +157,36 @@ def _quantities(series: pd.Series, data: ModelData, name: str) -> pd.DataFrame:
     return named(frame, name, "output units")
 
 
-def _unmet(v: dict[str, pd.Series], data: ModelData) -> pd.DataFrame:
+def _unmet(v: dict[str, pd.Series], data: ModelData, alloc: pd.DataFrame) -> pd.DataFrame:
+    """Unserved demand by region (``export`` for export absorption), with the reason."""
     dom = v["unmet"].rename("quantity").reset_index()
     exp = v["unmet_export"].rename("quantity").reset_index().assign(region="export")
     frame = pd.concat([dom, exp[dom.columns]], ignore_index=True)
     frame = frame.loc[frame["quantity"] > 1e-9].reset_index(drop=True)
     frame["unit"] = data.sectors["output_unit"].reindex(frame["sector"]).to_numpy()
+    frame["reason"] = [_why_unmet(s, data, alloc) for s in frame["sector"]]
     return named(frame, "unmet demand", "output units")
+
+
+def _why_unmet(sector: str, data: ModelData, alloc: pd.DataFrame) -> str:
+    a = alloc.loc[alloc["sector"] == sector]
+    usable = float((a["capacity"] * data.sectors.loc[sector, "max_utilisation"]).sum())
+    need = (
+        float(data.demand.xs(sector, level="sector").sum())
+        if sector in set(data.demand.index.get_level_values("sector"))
+        else 0.0
+    )
+    need += float(data.exports.get((sector, data.years[0]), 0.0))
+    if data.mode == "observed":
+        return (
+            f"observed capacity can supply at most {usable:,.4g} of the {need:,.4g} "
+            "demanded (domestic plus export); the rest cannot be served"
+        )
+    return (
+        f"capacity that can be financed within the regions' fiscal limits supplies "
+        f"{usable:,.4g} of the {need:,.4g} demanded; the fiscal limits bind (see the "
+        "debt table), so the rest is unserved"
+    )
 
 
 def _debt(alloc: pd.DataFrame, cap: pd.Series, data: ModelData) -> pd.DataFrame:

@@ -22,7 +22,7 @@ class Status(str, Enum):
 
     def explain(self) -> str:
         """What the status means for a dupopt model and what to do about it."""
-        return _EXPLANATIONS[self]
+        return f"{self.value.replace('_', ' ')}: {_EXPLANATIONS[self]}"
 
 
 _EXPLANATIONS = {

@@ -24,6 +24,8 @@ SECTOR_PARAMETERS = (
     "transport_cost",
     "debt_share",
 )
+# Optional: minimum efficient plant scale, used when min_plant_scale is switched on.
+OPTIONAL_SECTOR_PARAMETERS = ("min_scale",)
 REGION_ATTRIBUTES = ("gdp", "financing_rate", "fiscal_capacity", "cost_factor")
 OPTIONAL_REGION_ATTRIBUTES = ("electricity_price",)
 BUILDOUT_VARIABLES = ("capacity", "output")
@@ -155,7 +157,7 @@ SPECS: dict[str, TableSpec] = {
             schema=_schema(
                 {
                     "sector": _SECTOR,
-                    "parameter": _text(_one_of(SECTOR_PARAMETERS)),
+                    "parameter": _text(_one_of(SECTOR_PARAMETERS + OPTIONAL_SECTOR_PARAMETERS)),
                     "value": _quantity(),
                     "unit": _text(),
                 },
@@ -311,6 +313,7 @@ def expected_unit(kind: str, sector_units: dict[str, str] | None = None) -> str 
         "variable_cost": f"CNY bn/{out}",
         "transport_cost": f"CNY bn/{out}/1000km",
         "capacity": cap,
+        "min_scale": cap,
         "output": out,
         "demand": out,
         "market": out,

@@ -183,6 +183,7 @@ def test_impossible_demand_is_reported_where_it_falls():
     broke = optimizer.scenario_from_frames(base_year=scenario.base_year, **tables)
     plan = _run(broke, "coordinated", arcs=arcs)
     assert plan.allocation["capacity"].max() == pytest.approx(0.0, abs=1e-9)
+    assert plan.unmet["reason"].str.contains("fiscal limits bind").all()
     unmet = plan.unmet.set_index(["region", "sector"])["quantity"]
     demand = broke.domestic_demand()
     demand = demand[demand > 0]
@@ -208,6 +209,7 @@ def test_observed_shortfall_is_unmet_not_a_failure():
         observed.allocation["capacity"] * more.sector_table()["max_utilisation"].iloc[0]
     ).sum()
     assert observed.unmet["quantity"].sum() == pytest.approx(total - usable, rel=1e-6)
+    assert observed.unmet["reason"].str.startswith("observed capacity can supply at most").all()
 
 
 @pytest.mark.parametrize(
@@ -236,3 +238,38 @@ def test_bad_parameters_are_rejected(default_scenario, call, fragment):
     with pytest.raises(ScenarioError) as info:
         call(default_scenario)
     assert fragment in str(info.value)
+
+
+def test_min_plant_scale_milp(default_scenario, default_runs):
+    """With minimum plant scale, every built capacity is 0 or at least the sector's minimum,
+    the MILP costs at least the LP, and no more regions build than in the LP."""
+    milp = solve(default_scenario.with_parameters(min_plant_scale=True))
+    assert milp.status.ok, milp.message
+    lp = default_runs[("coordinated", "highs")]
+    assert milp.objective >= lp.objective - 1e-6 * lp.objective
+    scale = default_scenario.sector_table()["min_scale"]
+    a = milp.allocation
+    built = a.loc[a["capacity"] > 1e-6]
+    assert (built["capacity"] >= scale.reindex(built["sector"]).to_numpy() * (1 - 1e-6)).all()
+    lp_regions = lp.allocation.loc[lp.allocation["capacity"] > 1e-6].groupby("sector").size()
+    assert (built.groupby("sector").size() <= lp_regions).all()
+
+
+@pytest.mark.parametrize("backend", ["pyomo", "pulp"])
+def test_milp_backends_agree(backend):
+    """The MILP renders with integer variables in every backend and reaches the same cost."""
+    scenario, arcs = synthetic_scenario(2, 3, sectors=2, seed=2)
+    tables = scenario.tables()
+    extra = tables["sector_parameters"].iloc[:2].copy()
+    extra["parameter"], extra["value"], extra["unit"] = "min_scale", 15.0, "Mt/yr"
+    extra["sector"] = ["sector_0", "sector_1"]
+    tables["sector_parameters"] = pd.concat([tables["sector_parameters"], extra])
+    milp = optimizer.scenario_from_frames(
+        base_year=2023, parameters={"min_plant_scale": True}, **tables
+    )
+    ref = solve(milp, arcs=arcs)
+    other = solve(milp, arcs=arcs, backend=backend)
+    assert ref.status.ok and other.status.ok
+    assert other.objective == pytest.approx(ref.objective, rel=1e-6)
+    caps = ref.allocation["capacity"]
+    assert ((caps < 1e-6) | (caps >= 15.0 - 1e-6)).all()

@@ -88,7 +88,8 @@ def render(lp: LinearProgram) -> pyo.ConcreteModel:
         m.add_component(f"cost_{term}", expr)
         terms.append(expr)
     m.objective = pyo.Objective(expr=sum(terms), sense=pyo.minimize)
-    m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
+    if not lp.integrality().any():  # a MILP has no duals to import
+        m.dual = pyo.Suffix(direction=pyo.Suffix.IMPORT)
     m._dupopt_columns = columns
     return m
 
@@ -109,9 +110,8 @@ def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) ->
     opt = pyo.SolverFactory("appsi_highs")
     if time_limit is not None:
         opt.config.time_limit = time_limit
-    opt.config.load_solution = False
     t1 = time.perf_counter()
-    result = opt.solve(m)
+    result = opt.solve(m, load_solutions=False)
     solve_s = time.perf_counter() - t1
     status = _STATUS.get(result.solver.termination_condition, Status.ERROR)
     x = np.zeros(lp.n_cols)
