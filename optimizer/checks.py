@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from optimizer.errors import Issue
@@ -24,8 +25,15 @@ Tables = Mapping[str, pd.DataFrame]
 Origins = Mapping[str, Origin]
 
 # Tables whose rows name a region or a sector that must exist.
-_REGION_REFS = ("region_attributes", "demand", "buildout", "priorities")
-_SECTOR_REFS = ("sector_parameters", "demand", "markets", "buildout", "priorities")
+_REGION_REFS = ("region_attributes", "demand", "buildout", "priorities", "capacity_tranches")
+_SECTOR_REFS = (
+    "sector_parameters",
+    "demand",
+    "markets",
+    "buildout",
+    "priorities",
+    "capacity_tranches",
+)
 _VALUE_TABLES = (
     "sector_parameters",
     "region_attributes",
@@ -33,6 +41,7 @@ _VALUE_TABLES = (
     "markets",
     "buildout",
     "priorities",
+    "capacity_tranches",
 )
 
 
@@ -80,6 +89,7 @@ def check_units(tables: Tables, origins: Origins) -> list[Issue]:
         "demand": lambda row: "demand",
         "markets": lambda row: "market",
         "buildout": lambda row: row["variable"],
+        "capacity_tranches": lambda row: "capacity",
     }
     issues = []
     for name, kind_of in kind_column.items():
@@ -299,6 +309,50 @@ def check_base_year(tables: Tables, origins: Origins, base_year: int) -> list[Is
     return issues
 
 
+def check_tranches(tables: Tables, origins: Origins) -> list[Issue]:
+    """Cost tranches of a region and sector are numbered 1, 2, ... and never get cheaper:
+    cost_multiplier[k+1] >= cost_multiplier[k], so the cost curve is convex (an LP fills
+    the cheapest tranche first)."""
+    if "capacity_tranches" not in tables or tables["capacity_tranches"].empty:
+        return []
+    frame, origin = tables["capacity_tranches"], origins["capacity_tranches"]
+    issues = []
+    for (region, sector), group in frame.groupby(["region", "sector"], sort=False):
+        group = group.sort_values("tranche")
+        if list(group["tranche"]) != list(range(1, len(group) + 1)):
+            issues.append(
+                Issue(
+                    origin.label,
+                    f"tranches of {region}/{sector} must be numbered 1..{len(group)}",
+                    origin.row(group.index[0]),
+                    "tranche",
+                )
+            )
+        drops = group["cost_multiplier"].diff() < 0
+        for idx in group.index[drops.to_numpy()]:
+            issues.append(
+                Issue(
+                    origin.label,
+                    "a later tranche must not be cheaper than the "
+                    "one before (cost_multiplier falls)",
+                    origin.row(idx),
+                    "cost_multiplier",
+                )
+            )
+        unlimited = group["max_capacity"].isna().to_numpy()
+        if unlimited[:-1].any():
+            idx = group.index[np.flatnonzero(unlimited[:-1])[0]]
+            issues.append(
+                Issue(
+                    origin.label,
+                    "only the last tranche may be unlimited (empty max_capacity)",
+                    origin.row(idx),
+                    "max_capacity",
+                )
+            )
+    return issues
+
+
 def _split_ids(value: object) -> list[str]:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return []
@@ -314,6 +368,7 @@ def run_checks(tables: Tables, origins: Origins, base_year: int) -> list[Issue]:
         check_provenance,
         check_ranges,
         check_completeness,
+        check_tranches,
     ):
         issues.extend(check(tables, origins))
     issues.extend(check_servable(tables, origins, base_year))

@@ -61,6 +61,7 @@ class ModelData:
     exports: pd.Series  # (sector, year) -> output units
     observed: pd.Series  # (region, sector, year) -> capacity units
     penalty: pd.Series  # sector -> CNY bn per output unit
+    tranches: pd.DataFrame  # region, sector, tranche, max_capacity, cost_multiplier
 
     @classmethod
     def from_scenario(
@@ -88,6 +89,8 @@ class ModelData:
         planning = regions.index[regions["in_national_planning"]]
         holding = observed[observed > 0].index.get_level_values("region").unique()
         producers = pd.Index(sorted(set(planning) | set(holding)), name="region")
+        tranches = scenario.capacity_tranches
+        tranches = tranches.loc[tranches["region"].isin(producers)]
         data = cls(
             mode,
             years,
@@ -100,6 +103,7 @@ class ModelData:
             exports,
             observed,
             pd.Series(dtype=float),
+            tranches,
         )
         data.penalty = _penalties(data, scenario.parameters.unmet_penalty_factor)
         return data
@@ -337,6 +341,59 @@ def define_fiscal_limit(lp: LinearProgram, data: ModelData) -> None:
     )
 
 
+def define_tranches(lp: LinearProgram, data: ModelData) -> None:
+    """Regional capacity limits and piecewise-linear cost tranches, where
+    ``capacity_tranches`` has rows for a region and sector:
+
+        cap[r,s,t] - sum_k tr[r,s,t,k] = 0,   0 <= tr[r,s,t,k] <= G[r,s,k]
+
+    and tranche k costs ``cost_multiplier[r,s,k]`` times the base capital and fixed O&M
+    cost (the premium is added to those objective terms). Multipliers never fall with k,
+    so the cost curve is convex and cheaper tranches fill first. Where capacity is fixed
+    (observed mode, regions outside planning), the last tranche is unlimited so that the
+    observed capacity always fits and pays the premiums of the tranches it spans."""
+    tr = data.tranches
+    if tr.empty:
+        return
+    cap = lp.variables["capacity"]
+    rows = [
+        (r, s, t, int(k), g, m)
+        for r, s, k, g, m in tr[
+            ["region", "sector", "tranche", "max_capacity", "cost_multiplier"]
+        ].itertuples(index=False)
+        for t in data.years
+    ]
+    frame = pd.DataFrame(rows, columns=["region", "sector", "year", "tranche", "max", "mult"])
+    frame = frame.sort_values(["region", "sector", "year", "tranche"]).reset_index(drop=True)
+    rst = pd.MultiIndex.from_frame(frame[["region", "sector", "year"]])
+    cap_pos = cap.index.get_indexer(rst)
+    fixed = cap.lower[cap_pos] == cap.upper[cap_pos]
+    last = ~frame.duplicated(["region", "sector", "year"], keep="last").to_numpy()
+    upper = frame["max"].fillna(np.inf).to_numpy()
+    upper = np.where(fixed & last, np.inf, upper)
+    idx = pd.MultiIndex.from_frame(frame[["region", "sector", "year", "tranche"]])
+    block = lp.add_variables(
+        "tranche", idx, 0.0, upper, unit="capacity units", doc="capacity in each cost tranche"
+    )
+    groups = pd.MultiIndex.from_frame(frame[["region", "sector", "year"]].drop_duplicates())
+    k = np.arange(block.size)
+    lp.add_constraints(
+        "tranche_sum",
+        groups,
+        [
+            ("capacity", np.arange(len(groups)), cap.index.get_indexer(groups), 1.0),
+            ("tranche", groups.get_indexer(rst), k, -1.0),
+        ],
+        "==",
+        0.0,
+        doc="capacity is the sum of its cost tranches",
+    )
+    premium = frame["mult"].to_numpy() - 1.0
+    cf = data.regional("cost_factor", rst)
+    lp.add_objective("capital", "tranche", k, premium * data.annualised_capex(rst))
+    lp.add_objective("fixed_om", "tranche", k, premium * data.sectoral("fixed_om", rst) * cf)
+
+
 def define_min_plant_scale(lp: LinearProgram, data: ModelData, reserve_margin: float) -> None:
     """Minimum efficient plant scale (MILP), for decided capacity of sectors with a
     ``min_scale`` row: binary build[r,s,t] and
@@ -462,6 +519,7 @@ def build(
         define_unmet,
     ):
         define(lp, data)
+    define_tranches(lp, data)
     define_production_limit(lp, data, p.reserve_margin)
     define_demand_balance(lp, data)
     define_export_absorption(lp, data)

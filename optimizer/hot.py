@@ -59,7 +59,7 @@ class HotModel:
         arcs: pd.DataFrame | None = None,
         *,
         threads: int | None = 1,
-        presolve: bool = True,
+        presolve: bool | None = None,
     ) -> None:
         self.mode, self.arcs = mode, arcs
         t0 = time.perf_counter()

@@ -32,7 +32,7 @@ def solve(
     backend: str = "highs",
     arcs: pd.DataFrame | None = None,
     time_limit: float | None = None,
-    presolve: bool = True,
+    presolve: bool | None = None,
     threads: int | None = None,
 ) -> Result:
     """Solve the coordinated allocation: where should capacity be?
@@ -50,7 +50,8 @@ def solve(
     time_limit
         Seconds before the solver stops (status ``time_limit``).
     presolve, threads
-        HiGHS options (highs backend only).
+        HiGHS options (highs backend only). ``presolve=None`` chooses by measurement:
+        off for LPs, on for MILPs.
 
     Returns
     -------
@@ -66,7 +67,7 @@ def evaluate_observed(
     backend: str = "highs",
     arcs: pd.DataFrame | None = None,
     time_limit: float | None = None,
-    presolve: bool = True,
+    presolve: bool | None = None,
     threads: int | None = None,
 ) -> Result:
     """Run the same model with capacity fixed to the observed buildout.

@@ -53,6 +53,7 @@ class Result:
     backend: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    alternative_optima: bool | None = None
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables", {})
@@ -78,6 +79,7 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
         backend=sol.backend,
         timings=dict(sol.timings),
         message=sol.message,
+        alternative_optima=sol.alternative_optima,
     )
     if not sol.status.ok:
         return result

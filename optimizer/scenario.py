@@ -20,7 +20,7 @@ from optimizer.errors import Issue, ScenarioError
 from optimizer.io import display_path, read_table, read_toml
 from optimizer.parameters import ModelParameters
 from optimizer.paths import default_data_dir
-from optimizer.tables import SPECS, TABLE_NAMES
+from optimizer.tables import OPTIONAL_TABLES, SPECS, TABLE_NAMES, empty_table
 from optimizer.validation import Origin, validate_table
 
 SCENARIO_FILE = "scenario.toml"
@@ -54,6 +54,9 @@ class Scenario:
     buildout: pd.DataFrame
     priorities: pd.DataFrame
     sources: pd.DataFrame
+    capacity_tranches: pd.DataFrame = field(
+        default_factory=lambda: empty_table("capacity_tranches")
+    )
     parameters: ModelParameters = field(default_factory=ModelParameters)
     description: str = ""
     origin: str | None = None
@@ -159,6 +162,8 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     origins: dict[str, Origin] = {}
     for name in TABLE_NAMES:
         file = toml_path.parent / str(listed.get(name, f"{name}.csv"))
+        if name in OPTIONAL_TABLES and name not in listed and not file.exists():
+            continue
         frame, read_issues = read_table(file)
         issues.extend(read_issues)
         if frame is not None:
@@ -208,6 +213,8 @@ def scenario_from_frames(
     ]
     frames, origins = {}, {}
     for table in TABLE_NAMES:
+        if table not in tables and table in OPTIONAL_TABLES:
+            continue
         if table not in tables:
             issues.append(
                 Issue("scenario_from_frames()", "required table is missing", column=table)
@@ -284,5 +291,5 @@ def _build(
         parameters=params or ModelParameters(),
         description=str(config.get("description", "")),
         origin=label,
-        **{name: typed[name].reset_index(drop=True) for name in TABLE_NAMES},
+        **{name: typed[name].reset_index(drop=True) for name in TABLE_NAMES if name in typed},
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import pandera.pandas as pa
 
 QUALITY_FLAGS = ("reported", "estimated", "assumed")
@@ -251,6 +252,27 @@ SPECS: dict[str, TableSpec] = {
             description="Whether a region designated a sector a priority industry.",
         ),
         TableSpec(
+            "capacity_tranches",
+            key=("region", "sector", "tranche"),
+            schema=_schema(
+                {
+                    "region": _REGION,
+                    "sector": _SECTOR,
+                    "tranche": pa.Column(
+                        float, checks=[pa.Check.ge(1, error="must be a whole number >= 1")]
+                    ),
+                    "max_capacity": pa.Column(float, checks=[_NON_NEGATIVE], nullable=True),
+                    "cost_multiplier": _quantity(),
+                    "unit": _text(),
+                },
+                ("region", "sector", "tranche"),
+            ),
+            numeric=("tranche", "max_capacity", "cost_multiplier"),
+            integer=("tranche",),
+            required=False,
+            description="Optional regional capacity limits and piecewise-linear cost tranches.",
+        ),
+        TableSpec(
             "sources",
             key=("source_id",),
             schema=_schema(
@@ -276,6 +298,26 @@ SPECS: dict[str, TableSpec] = {
 }
 
 TABLE_NAMES: tuple[str, ...] = tuple(SPECS)
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """An empty table with the typed columns of ``name`` (for optional tables left out)."""
+    spec = SPECS[name]
+    dtypes = {
+        c: "int64"
+        if c in spec.integer
+        else "float64"
+        if c in spec.numeric
+        else "bool"
+        if c in spec.boolean
+        else "object"
+        for c in spec.columns
+    }
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in dtypes.items()})
+
+
+#: Tables a scenario may leave out; they are then empty.
+OPTIONAL_TABLES: tuple[str, ...] = tuple(n for n, s in SPECS.items() if not s.required)
 
 
 def expected_unit(kind: str, sector_units: dict[str, str] | None = None) -> str | None:

@@ -13,7 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from optimizer.errors import Issue
-from optimizer.tables import TableSpec
+from optimizer.tables import TableSpec, empty_table
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -47,7 +47,9 @@ def validate_table(
     if missing:
         return None, [Issue(origin.label, "required column is missing", column=c) for c in missing]
     if frame.empty:
-        return None, [Issue(origin.label, "has no rows")]
+        if spec.required:
+            return None, [Issue(origin.label, "has no rows")]
+        return empty_table(spec.name), []
 
     frame = frame.copy()
     issues: list[Issue] = []

@@ -57,6 +57,7 @@ def manifest(scenario: Scenario, results: dict[str, Result], fmt: str) -> dict:
                 "total_cost_cny_bn_per_yr": r.total_cost if r.status.ok else None,
                 "solver": r.solver,
                 "backend": r.backend,
+                "alternative_optima": r.alternative_optima,
                 "timings_s": {k: round(v, 4) for k, v in r.timings.items()},
             }
             for mode, r in results.items()

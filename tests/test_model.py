@@ -273,3 +273,116 @@ def test_milp_backends_agree(backend):
     assert other.objective == pytest.approx(ref.objective, rel=1e-6)
     caps = ref.allocation["capacity"]
     assert ((caps < 1e-6) | (caps >= 15.0 - 1e-6)).all()
+
+
+def _max_violation(lp, x) -> float:
+    a = lp.matrix("csr")
+    ax = a @ x
+    lo, hi = lp.row_bounds()
+    cl, cu = lp.bounds()
+    rows = np.maximum(np.maximum(lo - ax, ax - hi), 0.0)
+    cols = np.maximum(np.maximum(cl - x, x - cu), 0.0)
+    scale = 1.0 + np.abs(np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)]])).max()
+    return float(max(rows.max(initial=0.0), cols.max(initial=0.0)) / scale)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("mode", MODES)
+def test_each_backends_default_allocation_is_optimal_for_the_one_model(
+    default_scenario, mode, backend
+):
+    """The default scenario has ties (uniform regional costs), so the backends may pick
+    different optimal allocations; each one must be feasible for the same model and reach
+    the same cost (an optimal allocation of that model)."""
+    from optimizer.backends import get_backend
+
+    lp, _ = build(default_scenario, mode)
+    ref = get_backend("highs").solve(lp)
+    sol = get_backend(backend).solve(lp)
+    assert _max_violation(lp, sol.x) < 1e-7
+    assert float(lp.cost() @ sol.x) == pytest.approx(ref.objective, rel=1e-7)
+
+
+def test_ties_are_reported(default_runs):
+    """The result says whether other allocations reach the same optimum."""
+    assert default_runs[("coordinated", "highs")].alternative_optima is True
+    scenario, arcs = synthetic_scenario(3, 3, sectors=2, seed=0)
+    assert solve(scenario, arcs=arcs).alternative_optima is False
+
+
+def _with_tranches(scenario, rows):
+    tables = scenario.tables()
+    tables["capacity_tranches"] = pd.DataFrame(
+        rows, columns=["region", "sector", "tranche", "max_capacity", "cost_multiplier", "unit"]
+    ).assign(source_id=np.nan, quality="assumed", note="test tranche")
+    return optimizer.scenario_from_frames(base_year=scenario.base_year, **tables)
+
+
+def test_capacity_limits_and_cost_tranches_spread_the_plan():
+    """A regional limit caps capacity there; a dearer second tranche is used only after the
+    first is full; the tranche premium shows in the capital term."""
+    scenario, arcs = synthetic_scenario(3, 3, sectors=1, seed=9)
+    plan = _run(scenario, "coordinated", arcs=arcs)
+    a = plan.allocation.set_index("region")["capacity"]
+    top = a.idxmax()
+    limit = 0.5 * a[top]
+    limited = _with_tranches(
+        scenario,
+        [
+            (top, "sector_0", 1, limit, 1.0, "Mt/yr"),
+            (top, "sector_0", 2, 0.1 * limit, 1.5, "Mt/yr"),
+        ],
+    )
+    capped = _run(limited, "coordinated", arcs=arcs)
+    c = capped.allocation.set_index("region")["capacity"]
+    assert c[top] <= 1.1 * limit + 1e-9
+    assert capped.objective >= plan.objective - 1e-9
+    # Capacity elsewhere grows to serve what the capped region no longer can.
+    assert c.drop(top).sum() > a.drop(top).sum()
+
+
+def test_observed_capacity_beyond_tranches_still_fits():
+    """Observed capacity above the tranche limits is evaluated (last tranche relaxed) and
+    pays the premium of the tranches it spans."""
+    scenario, arcs = synthetic_scenario(3, 3, sectors=1, seed=9)
+    cap = scenario.observed("capacity")
+    region = cap.idxmax()[0]
+    total = cap.max()
+    rows = [
+        (region, "sector_0", 1, 0.25 * total, 1.0, "Mt/yr"),
+        (region, "sector_0", 2, 0.25 * total, 2.0, "Mt/yr"),
+    ]
+    base = _run(scenario, "observed", arcs=arcs)
+    dear = _run(_with_tranches(scenario, rows), "observed", arcs=arcs)
+    assert dear.allocation["capacity"].sum() == pytest.approx(base.allocation["capacity"].sum())
+    capital = dear.costs.set_index("term")["value"]["capital"]
+    assert capital > base.costs.set_index("term")["value"]["capital"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "fragment"),
+    [
+        (
+            [
+                ("100000", "sector_0", 1, 5.0, 2.0, "Mt/yr"),
+                ("100000", "sector_0", 2, 5.0, 1.0, "Mt/yr"),
+            ],
+            "must not be cheaper",
+        ),
+        (
+            [
+                ("100000", "sector_0", 1, np.nan, 1.0, "Mt/yr"),
+                ("100000", "sector_0", 2, 5.0, 1.5, "Mt/yr"),
+            ],
+            "only the last tranche",
+        ),
+        ([("100000", "sector_0", 2, 5.0, 1.0, "Mt/yr")], "numbered 1..1"),
+        ([("100000", "sector_0", 1, 5.0, 1.0, "GW/yr")], "expected 'Mt/yr'"),
+    ],
+    ids=["cheaper-later", "unlimited-first", "numbering", "unit"],
+)
+def test_bad_tranches_are_rejected(rows, fragment):
+    scenario, _ = synthetic_scenario(2, 2, sectors=1, seed=1)
+    with pytest.raises(ScenarioError) as info:
+        _with_tranches(scenario, rows)
+    assert fragment in str(info.value)

@@ -23,6 +23,7 @@ TABLES = (
     "buildout",
     "priorities",
     "sources",
+    "capacity_tranches",
 )
 VALUE_TABLES = (
     "sector_parameters",
@@ -31,6 +32,7 @@ VALUE_TABLES = (
     "markets",
     "buildout",
     "priorities",
+    "capacity_tranches",
 )
 SECTORS = {
     "solar_pv",

@@ -30,6 +30,9 @@ class Solution:
     backend: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     message: str = ""
+    #: True where a non-basic variable or slack has a zero reduced cost, so other optimal
+    #: allocations exist (ties); None where the backend does not tell.
+    alternative_optima: bool | None = None
 
 
 def get_backend(name: str):
