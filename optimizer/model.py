@@ -110,7 +110,9 @@ def _run(scenario, mode, backend, arcs, time_limit, presolve, threads) -> Result
         options.update(presolve=presolve, threads=threads)
     sol = get_backend(backend).solve(lp, **options)
     sol.timings["build_s"] = build_s
-    return collect(lp, data, sol)
+    result = collect(lp, data, sol)
+    result.options = {"backend": backend, **options}
+    return result
 
 
 def to_highs(scenario: Scenario, mode: str = "coordinated", arcs: pd.DataFrame | None = None):

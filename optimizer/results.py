@@ -54,6 +54,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     message: str = ""
     alternative_optima: bool | None = None
+    options: dict = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables", {})

@@ -58,6 +58,7 @@ def manifest(scenario: Scenario, results: dict[str, Result], fmt: str) -> dict:
                 "solver": r.solver,
                 "backend": r.backend,
                 "alternative_optima": r.alternative_optima,
+                "options": r.options,
                 "timings_s": {k: round(v, 4) for k, v in r.timings.items()},
             }
             for mode, r in results.items()
