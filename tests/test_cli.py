@@ -187,3 +187,22 @@ def test_console_script_exit_codes(dupopt_script, tmp_path, args, code, stream, 
     assert result.returncode == code, result.stderr
     assert text in getattr(result, stream)
     assert "Traceback" not in result.stderr
+
+
+def test_run_that_does_not_reach_optimality_exits_4(tmp_path, capsys, monkeypatch):
+    """A solve that stops early is reported with its status and exit code 4."""
+    from optimizer.backends import highs
+
+    real = highs.render
+
+    def tiny_limit(lp, **options):
+        h = real(lp, **options)
+        h.setOptionValue("time_limit", 0.0)
+        return h
+
+    monkeypatch.setattr(highs, "render", tiny_limit)
+    code = main(["run", "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 4
+    assert "time limit" in err
+    assert "Traceback" not in err

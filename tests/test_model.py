@@ -386,3 +386,12 @@ def test_bad_tranches_are_rejected(rows, fragment):
     with pytest.raises(ScenarioError) as info:
         _with_tranches(scenario, rows)
     assert fragment in str(info.value)
+
+
+def test_time_limit_is_reported_not_raised():
+    """Hitting the time limit gives status time_limit, a message, and no tables."""
+    scenario, arcs = synthetic_scenario(12, 12, sectors=6, seed=0)
+    result = solve(scenario, arcs=arcs, time_limit=0.001)
+    assert result.status is optimizer.Status.TIME_LIMIT
+    assert "raise time_limit" in result.message
+    assert result.tables == {}
