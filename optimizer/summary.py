@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from optimizer.results import named as _named
 from optimizer.scenario import Scenario
 from optimizer.tables import QUALITY_FLAGS
-
-
-def _named(frame: pd.DataFrame, name: str, unit: str) -> pd.DataFrame:
-    frame.attrs.update(name=name, unit=unit)
-    return frame
 
 
 def table_rows(scenario: Scenario) -> pd.DataFrame:
