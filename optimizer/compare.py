@@ -94,6 +94,8 @@ def regional_gap(obs: pd.DataFrame, coo: pd.DataFrame) -> pd.DataFrame:
     """Observed and coordinated capacity per region and sector; gap = observed - coordinated
     (capacity units; positive where the observed buildout exceeds the plan)."""
     pair = _pair(obs, coo, ["capacity", "capital_cny_bn"])
+    quality = obs.set_index(["region", "sector", "year"])["observed_quality"]
+    pair["observed_quality"] = quality.reindex(pair.index).fillna("none")
     pair["gap"] = pair["capacity_observed"] - pair["capacity_coordinated"]
     pair["gap_capital_cny_bn"] = (
         pair["capital_cny_bn_observed"] - pair["capital_cny_bn_coordinated"]
@@ -199,7 +201,11 @@ def similarity_index(values: pd.DataFrame) -> pd.Series:
 def region_summary(obs: pd.DataFrame, coo: pd.DataFrame) -> pd.DataFrame:
     """Per region, observed vs coordinated: capital in place (CNY bn), stranded capital and
     the debt tied to it (CNY bn), number of sectors with capacity, Krugman index and
-    structure similarity."""
+    structure similarity; and ``sectors_duplicated``, the number of sectors in which the
+    region's observed capacity exceeds the coordinated plan (it duplicates capacity the
+    plan puts elsewhere or does not need)."""
+    gap = regional_gap(obs, coo)
+    over = gap.loc[gap["gap"] > CAPACITY_EPS].groupby("region")["sector"].nunique()
     cols = {}
     for label, frame in (("observed", obs), ("coordinated", coo)):
         values = _shares(frame)
@@ -215,6 +221,7 @@ def region_summary(obs: pd.DataFrame, coo: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(cols)
     for label in ("observed", "coordinated"):
         table[f"sectors_{label}"] = table[f"sectors_{label}"].fillna(0).astype(int)
+    table["sectors_duplicated"] = over.reindex(table.index).fillna(0).astype(int)
     table.index.name = "region"
     return named(
         table, "region summary, observed vs coordinated", "CNY bn; sectors; index (dimensionless)"

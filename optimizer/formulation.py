@@ -62,6 +62,7 @@ class ModelData:
     observed: pd.Series  # (region, sector, year) -> capacity units
     penalty: pd.Series  # sector -> CNY bn per output unit
     tranches: pd.DataFrame  # region, sector, tranche, max_capacity, cost_multiplier
+    observed_quality: pd.Series  # (region, sector, year) -> reported / estimated / assumed
 
     @classmethod
     def from_scenario(
@@ -91,6 +92,8 @@ class ModelData:
         producers = pd.Index(sorted(set(planning) | set(holding)), name="region")
         tranches = scenario.capacity_tranches
         tranches = tranches.loc[tranches["region"].isin(producers)]
+        capacity_rows = b.loc[(b["variable"] == "capacity") & b["year"].isin(years)]
+        quality = capacity_rows.set_index(["region", "sector", "year"])["quality"]
         data = cls(
             mode,
             years,
@@ -104,6 +107,7 @@ class ModelData:
             observed,
             pd.Series(dtype=float),
             tranches,
+            quality,
         )
         data.penalty = _penalties(data, scenario.parameters.unmet_penalty_factor)
         return data

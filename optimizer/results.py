@@ -109,6 +109,8 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
             "debt_cny_bn": share * capex * cap.to_numpy(),
             "stranded_debt_cny_bn": share * capex * stranded,
             "capacity_unit": sectors["capacity_unit"].reindex(s).to_numpy(),
+            # Quality flag of the observed capacity figure (none where nothing was observed).
+            "observed_quality": data.observed_quality.reindex(idx).fillna("none").to_numpy(),
             "output_unit": sectors["output_unit"].reindex(s).to_numpy(),
         },
         index=idx,
