@@ -13,6 +13,10 @@ Examples
 >>> arcs = network()
 >>> sorted(arcs.loc[arcs.from_region == "710000", "to_region"])
 ['330000', '350000']
+
+The maps and charts of :mod:`geo.maps` are exported here too, but imported (with
+matplotlib) only on first use, so that the optimizer, which uses the network, never
+loads plotting code.
 """
 
 from geo.boundaries import (
@@ -36,6 +40,31 @@ from geo.network import (
 )
 from geo.regions import MAINLAND_REGIONS, NON_MAINLAND, REGION_NAMES, REGIONS
 
+# Names of geo.maps exported lazily (PEP 562): ``from geo import sector_figure`` works, but
+# ``import geo`` does not import matplotlib.
+_MAPS_EXPORTS = (
+    "china_axes_map",
+    "cost_chart",
+    "drawn_regions",
+    "gap_small_multiples",
+    "map_axes",
+    "map_layers",
+    "region_figure",
+    "regions_bar",
+    "save_figure",
+    "sector_figure",
+    "stranded_chart",
+)
+
+
+def __getattr__(name: str):
+    if name in _MAPS_EXPORTS:
+        from geo import maps
+
+        return getattr(maps, name)
+    raise AttributeError(f"module 'geo' has no attribute {name!r}")
+
+
 __all__ = [
     "ALBERS_CHINA",
     "CRS",
@@ -49,11 +78,22 @@ __all__ = [
     "SEA_K",
     "BoundaryFileError",
     "adjacency",
+    "china_axes_map",
     "clear_cache",
+    "cost_chart",
     "default_boundaries_path",
     "distance_matrix",
+    "drawn_regions",
+    "gap_small_multiples",
     "great_circle_km",
+    "map_axes",
+    "map_layers",
     "network",
     "provinces",
+    "region_figure",
+    "regions_bar",
     "representative_points",
+    "save_figure",
+    "sector_figure",
+    "stranded_chart",
 ]

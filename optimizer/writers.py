@@ -102,6 +102,10 @@ def write_results(
                     tmp / "comparison" / name,
                     fmt,
                 )
+        # The inputs travel with the results, so a report can be redrawn from the folder.
+        (tmp / "scenario").mkdir()
+        for name, table in scenario.tables().items():
+            write_table(table, tmp / "scenario" / name, "csv")
         text = json.dumps(manifest(scenario, results, fmt), indent=2, default=str)
         (tmp / "manifest.json").write_text(text + "\n", encoding="utf-8")
         os.chmod(tmp, 0o755)
@@ -129,7 +133,17 @@ def read_results(folder: str | Path) -> dict[str, dict[str, pd.DataFrame]]:
     info = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     fmt = info["format"]
     out: dict[str, dict[str, pd.DataFrame]] = {}
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
-        read = pd.read_parquet if fmt == "parquet" else pd.read_csv
-        out[sub.name] = {f.stem: read(f) for f in sorted(sub.glob(f"*.{fmt}"))}
+    for sub in ("coordinated", "observed", "comparison"):
+        if (folder / sub).is_dir():
+            out[sub] = {f.stem: _read(f) for f in sorted((folder / sub).glob(f"*.{fmt}"))}
+    if (folder / "scenario").is_dir():
+        out["scenario"] = {f.stem: _read(f) for f in sorted((folder / "scenario").glob("*.csv"))}
     return out
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    # Region codes are text ("110000"), not numbers.
+    codes = {c: str for c in ("region", "from_region", "to_region", "source_id")}
+    return pd.read_csv(path, dtype=codes, keep_default_na=True)

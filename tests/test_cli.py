@@ -10,7 +10,7 @@ from importlib.metadata import version
 import pytest
 
 import optimizer
-from optimizer.cli import main
+from dupopt.cli import main
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_internal_error_exits_3_without_traceback(capsys, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.delenv("DUPOPT_DEBUG", raising=False)
-    monkeypatch.setattr("optimizer.cli.load_scenario", crash)
+    monkeypatch.setattr("dupopt.cli.load_scenario", crash)
     assert main(["data", "check"]) == 3
     _, err = capsys.readouterr()
     assert "internal error: RuntimeError: boom" in err
@@ -138,7 +138,7 @@ def test_internal_error_raises_with_debug(monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setenv("DUPOPT_DEBUG", "1")
-    monkeypatch.setattr("optimizer.cli.load_scenario", crash)
+    monkeypatch.setattr("dupopt.cli.load_scenario", crash)
     with pytest.raises(RuntimeError, match="boom"):
         main(["data", "check"])
 

@@ -33,5 +33,5 @@ def test_wheel_ships_the_dataset(tmp_path):
     assert "geo/__init__.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "dupopt = optimizer.cli:main" in text
+    assert "dupopt = dupopt.cli:main" in text
     assert optimizer.__version__ in wheel.name

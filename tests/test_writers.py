@@ -7,21 +7,23 @@ import json
 import pandas as pd
 import pytest
 
-from optimizer.cli import main
+from dupopt.cli import main
 from optimizer.writers import read_results, write_results
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "default"
-    assert main(["run", "-o", str(out)]) == 0
+    assert main(["run", "-o", str(out), "--no-report"]) == 0
     return out
 
 
 def test_run_writes_every_table_and_a_manifest(run_dir, default_scenario):
     """`dupopt run` writes both runs, the comparison and a manifest naming the data."""
     tables = read_results(run_dir)
-    assert set(tables) == {"coordinated", "observed", "comparison"}
+    assert set(tables) == {"coordinated", "observed", "comparison", "scenario"}
+    assert len(tables["scenario"]["regions"]) == 34
+    assert tables["scenario"]["regions"]["region"].iloc[0] == "110000"
     for mode in ("coordinated", "observed"):
         assert {"allocation", "costs", "debt", "marginal_costs", "unmet"} <= set(tables[mode])
     assert set(tables["comparison"]) == {
@@ -44,7 +46,7 @@ def test_run_writes_every_table_and_a_manifest(run_dir, default_scenario):
 def test_same_input_same_output(run_dir, tmp_path):
     """A second run on the same data gives identical tables."""
     again = tmp_path / "again"
-    assert main(["run", "-o", str(again)]) == 0
+    assert main(["run", "-o", str(again), "--no-report"]) == 0
     first, second = read_results(run_dir), read_results(again)
     for group, tables in first.items():
         for name, frame in tables.items():
@@ -54,7 +56,7 @@ def test_same_input_same_output(run_dir, tmp_path):
 def test_csv_on_request(tmp_path, capsys):
     """--format csv writes CSV tables."""
     out = tmp_path / "csv"
-    assert main(["run", "-o", str(out), "--format", "csv"]) == 0
+    assert main(["run", "-o", str(out), "--format", "csv", "--no-report"]) == 0
     assert (out / "comparison" / "sector_summary.csv").is_file()
     assert "Cost of non-coordination" in capsys.readouterr().out
 

@@ -1,4 +1,4 @@
-"""The ``dupopt`` command line.
+"""The ``dupopt`` command line: ties the model (``optimizer``) to maps and reports (``geo``).
 
 Exit codes: 0 success; 1 invalid input (every problem is listed); 2 wrong command-line
 usage; 3 an internal error (a bug: please report it; set DUPOPT_DEBUG=1 for a traceback);
@@ -105,14 +105,23 @@ def data_check(scenario: Path | None) -> None:
     default=None,
     help="Seconds per solve before giving up.",
 )
+@click.option("--no-report", is_flag=True, help="Write the result tables only (no maps).")
 def run(
-    scenario: Path | None, output: Path | None, backend: str, fmt: str, time_limit: float | None
+    scenario: Path | None,
+    output: Path | None,
+    backend: str,
+    fmt: str,
+    time_limit: float | None,
+    no_report: bool,
 ) -> None:
     """Solve the coordinated plan, evaluate the observed buildout, compare, and write.
 
     Writes <OUTPUT>/coordinated/*, <OUTPUT>/observed/* (allocation, shipments, exports,
     unmet demand, debt, cost terms, marginal costs), <OUTPUT>/comparison/* (regional gap,
-    sector and region summaries, headline) and manifest.json, then prints the headline.
+    sector and region summaries, headline), <OUTPUT>/scenario/* (the inputs) and
+    manifest.json; then the report: <OUTPUT>/report.html with maps and charts in
+    <OUTPUT>/figures (PNG and SVG) and the tables it shows in <OUTPUT>/tables (CSV).
+    Prints the headline.
     """
     from optimizer.compare import compare
     from optimizer.model import evaluate_observed, solve
@@ -132,6 +141,29 @@ def run(
         raise SystemExit(EXIT_FAILED)
     _print_headline(s, gap)
     click.echo(f"\nResults written to {folder}")
+    if not no_report:
+        from geo.report import render_report
+
+        click.echo(f"Report: {render_report(folder)}")
+
+
+@cli.command("report")
+@click.argument("results_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder for the report (default: RESULTS_DIR).",
+)
+def report(results_dir: Path, output: Path | None) -> None:
+    """Redraw the report from saved results (a folder written by `dupopt run`), without
+    solving."""
+    from geo.report import render_report
+
+    if not (results_dir / "manifest.json").is_file():
+        raise DupoptError(f"{results_dir} holds no manifest.json: not a dupopt results folder")
+    click.echo(f"Report: {render_report(results_dir, output)}")
 
 
 def _print_headline(s, gap) -> None:

@@ -1,0 +1,5 @@
+"""``python -m dupopt`` runs the command line."""
+
+from dupopt.cli import main
+
+main()

@@ -1,0 +1,296 @@
+"""The HTML report: maps, charts, headline sentences and sortable tables from saved results.
+
+The report only consumes result tables (:func:`optimizer.read_results`); it never solves.
+It opens offline: images are files in the same folder, styles and the sorting script are
+inline, and every string that comes from data is escaped by Jinja2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from optimizer.writers import read_results
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+REPORT_FILE = "report.html"
+QUALITY = ("reported", "estimated", "assumed")
+
+
+def _names(results: dict, table: str, key: str, column: str) -> dict[str, str]:
+    frame = results.get("scenario", {}).get(table)
+    if frame is None or column not in frame:
+        return {}
+    return dict(zip(frame[key].astype(str), frame[column].astype(str), strict=True))
+
+
+def sector_sentences(sector_summary: pd.DataFrame, names: dict[str, str]) -> list[str]:
+    """One headline sentence per sector, numbers taken from ``sector_summary``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"sector": ["solar_pv"], "regions_observed": [31],
+    ...     "regions_coordinated": [12], "stranded_capacity_observed": [521.8],
+    ...     "stranded_capacity_coordinated": [0.0], "stranded_debt_cny_bn_observed": [204.1],
+    ...     "capacity_unit": ["GW/yr"]})
+    >>> sector_sentences(s, {"solar_pv": "Solar PV modules"})[0][:60]
+    'Solar PV modules: 31 divisions built capacity; the coordinat'
+    """
+    out = []
+    for row in sector_summary.itertuples(index=False):
+        out.append(
+            f"{names.get(row.sector, row.sector)}: {int(row.regions_observed)} divisions built "
+            f"capacity; the coordinated plan uses {int(row.regions_coordinated)}; "
+            f"{row.stranded_capacity_observed:,.1f} {row.capacity_unit} of capacity stranded "
+            f"({row.stranded_capacity_coordinated:,.1f} in the plan); CNY "
+            f"{row.stranded_debt_cny_bn_observed:,.1f} bn of debt tied to stranded capacity."
+        )
+    return out
+
+
+def national_sentence(headline: pd.DataFrame) -> str:
+    """The cost of non-coordination and stranded capital, from the ``headline`` table."""
+    h = headline.set_index("metric")
+    cost, stranded, debt = h.loc["total_cost"], h.loc["stranded_capital"], h.loc["stranded_debt"]
+    return (
+        f"Cost of non-coordination: CNY {cost['difference']:,.1f} bn per year (observed "
+        f"buildout CNY {cost['observed']:,.1f} bn/yr vs coordinated plan CNY "
+        f"{cost['coordinated']:,.1f} bn/yr). Stranded capital: CNY {stranded['observed']:,.1f} "
+        f"bn observed vs CNY {stranded['coordinated']:,.1f} bn in the plan; debt tied to it: "
+        f"CNY {debt['observed']:,.1f} bn vs CNY {debt['coordinated']:,.1f} bn."
+    )
+
+
+def _cell(value: object) -> dict:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and math.isnan(value):
+            return {"shown": "", "sort": "", "text": False}
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
+        return {"shown": shown, "sort": repr(value), "text": False}
+    return {"shown": str(value), "sort": str(value), "text": True}
+
+
+def _table(frame: pd.DataFrame, title: str, unit: str, csv: str) -> dict:
+    rows = [
+        [_cell(v.item() if hasattr(v, "item") else v) for v in row]
+        for row in frame.itertuples(index=False)
+    ]
+    return {"title": title, "unit": unit, "csv": csv, "columns": list(frame.columns), "rows": rows}
+
+
+def quality_shares(scenario: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Share of value rows by quality flag per scenario table (from the saved inputs)."""
+    counts = {
+        name: frame["quality"].value_counts().reindex(QUALITY, fill_value=0)
+        for name, frame in sorted(scenario.items())
+        if "quality" in frame.columns and len(frame)
+    }
+    table = pd.DataFrame(counts).T
+    table.loc["all"] = table.sum()
+    return table.div(table.sum(axis=1), axis=0)
+
+
+def _figures(results: dict, folder: Path) -> dict[str, list[dict]]:
+    from geo import maps
+
+    comp = results["comparison"]
+    gap, summary = comp["regional_gap"], comp["sector_summary"]
+    regions = results["scenario"]["regions"]
+    names = _names(results, "sectors", "sector", "name")
+    (folder / "figures").mkdir()
+    out: dict[str, list[dict]] = {"sector": [], "region": [], "chart": []}
+
+    def save(kind: str, fig, stem: str, title: str, caption: str) -> None:
+        png, svg = maps.save_figure(fig, folder / "figures" / stem)
+        out[kind].append(
+            {
+                "png": f"figures/{png.name}",
+                "svg": f"figures/{svg.name}",
+                "title": title,
+                "caption": caption,
+            }
+        )
+
+    fig = maps.gap_small_multiples(gap, regions)
+    save(
+        "sector",
+        fig,
+        "gap_all_sectors",
+        "Gap for all sectors",
+        "Overview: observed minus coordinated capacity, every sector on one page "
+        "(each map has its own symmetric scale, in the sector's capacity unit).",
+    )
+    for sector in summary["sector"]:
+        fig = maps.sector_figure(gap, results["observed"]["allocation"], sector, regions)
+        name = names.get(sector, sector)
+        save(
+            "sector",
+            fig,
+            f"sector_{sector}",
+            name,
+            f"{name}: observed and coordinated capacity, the gap, and the stranded share "
+            "of observed capacity.",
+        )
+    fig = maps.region_figure(comp["region_summary"], regions)
+    save(
+        "region",
+        fig,
+        "regions",
+        "Regions",
+        "Debt tied to stranded capacity (observed), sectors in which each region's "
+        "observed capacity exceeds the plan, and the Krugman specialisation index.",
+    )
+    save(
+        "chart",
+        maps.regions_bar(summary),
+        "regions_with_capacity",
+        "Regions with capacity",
+        "Regions with capacity per sector: observed vs coordinated.",
+    )
+    save(
+        "chart",
+        maps.stranded_chart(summary),
+        "stranded",
+        "Stranded capacity and debt",
+        "Stranded capital and the debt tied to it (CNY bn).",
+    )
+    save(
+        "chart",
+        maps.cost_chart(results["observed"]["costs"], results["coordinated"]["costs"]),
+        "costs",
+        "Cost breakdown",
+        "Cost by objective term (CNY bn/yr).",
+    )
+    return out
+
+
+def report_context(results: dict, manifest: dict) -> dict:
+    """Everything the template shows except figures: sentences, tables, sources, notes."""
+    comp = results["comparison"]
+    sector_names = _names(results, "sectors", "sector", "name")
+    region_names = _names(results, "regions", "region", "name_en")
+    summary = comp["sector_summary"]
+    region_summary = comp["region_summary"].copy()
+    region_summary.insert(1, "name", region_summary["region"].astype(str).map(region_names))
+    gap = comp["regional_gap"].copy()
+    gap.insert(1, "name", gap["region"].astype(str).map(region_names))
+    tables = [
+        (comp["headline"], "Headline", "see unit column", "headline"),
+        (
+            summary,
+            "Sector summary, observed vs coordinated",
+            "regions; capacity units; CNY bn; fraction",
+            "sector_summary",
+        ),
+        (
+            region_summary,
+            "Region summary, observed vs coordinated",
+            "CNY bn; sectors; index",
+            "region_summary",
+        ),
+        (
+            gap,
+            "Capacity gap by region and sector (observed - coordinated)",
+            "capacity units; CNY bn",
+            "regional_gap",
+        ),
+    ]
+    notes = []
+    runs = manifest.get("runs", {})
+    if any(r.get("alternative_optima") for r in runs.values()):
+        notes.append(
+            "Ties: other allocations reach exactly the same cost (the solver found "
+            "non-basic variables with zero reduced cost), typically because regional costs "
+            "are uniform in the data. Totals and costs are unique; the regional pattern of "
+            "the plan is one of several equally good ones."
+        )
+    scenario = results.get("scenario", {})
+    quality = quality_shares(scenario) if scenario else pd.DataFrame(columns=QUALITY)
+    sources = scenario.get("sources", pd.DataFrame()).fillna("")
+    return {
+        "scenario": {**manifest["scenario"], "description": _description(manifest)},
+        "manifest": manifest,
+        "national_sentence": national_sentence(comp["headline"]),
+        "sector_sentences": sector_sentences(summary, sector_names),
+        "notes": notes,
+        "tables": [_table(f, title, unit, f"tables/{stem}.csv") for f, title, unit, stem in tables],
+        "table_frames": {stem: f for f, _t, _u, stem in tables},
+        "quality": {
+            "columns": list(quality.columns),
+            "rows": [(n, list(r)) for n, r in quality.iterrows()],
+        },
+        "sources": {
+            "columns": list(sources.columns),
+            "rows": sources.astype(str).itertuples(index=False),
+        },
+        "parameters_json": json.dumps(manifest.get("parameters", {}), indent=2),
+        "manifest_json": json.dumps(manifest, indent=2),
+        "map_note": (
+            "Maps use an Albers equal-area projection for China; the South China Sea "
+            "islands are shown in an inset. Hatched regions hold estimated, not reported, "
+            "capacity figures; grey regions are outside national planning or have no "
+            "capacity."
+        ),
+    }
+
+
+def _description(manifest: dict) -> str:
+    s = manifest["scenario"]
+    return f"Scenario '{s['name']}', base year {s['base_year']}"
+
+
+def render_report(results_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+    """Draw the maps and charts and write ``report.html`` (plus ``figures/`` and ``tables/``).
+
+    Parameters
+    ----------
+    results_dir
+        A folder written by ``dupopt run`` / :func:`optimizer.write_results`.
+    out_dir
+        Where to put the report (default: ``results_dir``). Existing report files there
+        are replaced only once the new report is complete.
+
+    Returns
+    -------
+    Path
+        The report's HTML file.
+    """
+    results_dir = Path(results_dir)
+    out_dir = Path(out_dir) if out_dir is not None else results_dir
+    manifest = json.loads((results_dir / "manifest.json").read_text(encoding="utf-8"))
+    results = read_results(results_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".report.", dir=out_dir))
+    try:
+        context = report_context(results, manifest)
+        figures = _figures(results, tmp)
+        (tmp / "tables").mkdir()
+        for stem, frame in context.pop("table_frames").items():
+            frame.to_csv(tmp / "tables" / f"{stem}.csv", index=False, lineterminator="\n")
+        env = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(["html", "j2"]),
+        )
+        html = env.get_template("report.html.j2").render(
+            **context,
+            sector_figures=figures["sector"],
+            region_figures=figures["region"],
+            chart_figures=figures["chart"],
+        )
+        (tmp / REPORT_FILE).write_text(html, encoding="utf-8")
+        for name in ("figures", "tables", REPORT_FILE):
+            target = out_dir / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+            (tmp / name).rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir / REPORT_FILE
