@@ -113,17 +113,19 @@ HATCH_WIDTH = 0.45
 MODE_COLOURS = {"observed": "#D55E00", "coordinated": "#0072B2"}
 MODE_LABELS = {"observed": "observed (uncoordinated)", "coordinated": "coordinated plan"}
 
-#: Display names of the shipped sectors; other codes are shown as ``code`` with spaces.
-SECTOR_NAMES = {
-    "solar_pv": "Solar PV modules",
-    "li_ion_battery": "Lithium-ion batteries",
-    "nev": "New-energy vehicles",
-    "industrial_robot": "Industrial robots",
-    "crude_steel": "Crude steel",
-    "cement": "Cement",
-    "flat_glass": "Flat glass",
-    "aluminium": "Primary aluminium",
-}
+
+def _shipped_sector_names() -> dict[str, str]:
+    import csv
+
+    from optimizer.paths import default_data_dir
+
+    with open(default_data_dir() / "sectors.csv", encoding="utf-8", newline="") as fh:
+        return {row["sector"]: row["name"] for row in csv.DictReader(fh)}
+
+
+#: Display names of the shipped sectors (from ``data/sectors.csv``, the one source of
+#: truth); other codes are shown as ``code`` with spaces.
+SECTOR_NAMES = _shipped_sector_names()
 TERM_NAMES = {
     "capital": "capital (annualised)",
     "fixed_om": "fixed O&M",
