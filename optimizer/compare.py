@@ -74,10 +74,11 @@ def compare(observed: Result, coordinated: Result) -> Comparison:
                 f"{result.status.explain()}"
             )
     obs, coo = observed.allocation, coordinated.allocation
+    gap = regional_gap(obs, coo)
     return Comparison(
-        regional_gap=regional_gap(obs, coo),
+        regional_gap=gap,
         sector_summary=sector_summary(obs, coo),
-        region_summary=region_summary(obs, coo),
+        region_summary=region_summary(obs, coo, gap),
         headline=headline(observed, coordinated),
     )
 
@@ -198,13 +199,15 @@ def similarity_index(values: pd.DataFrame) -> pd.Series:
     return pd.Series(out, name="similarity")
 
 
-def region_summary(obs: pd.DataFrame, coo: pd.DataFrame) -> pd.DataFrame:
+def region_summary(
+    obs: pd.DataFrame, coo: pd.DataFrame, gap: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per region, observed vs coordinated: capital in place (CNY bn), stranded capital and
     the debt tied to it (CNY bn), number of sectors with capacity, Krugman index and
     structure similarity; and ``sectors_duplicated``, the number of sectors in which the
     region's observed capacity exceeds the coordinated plan (it duplicates capacity the
     plan puts elsewhere or does not need)."""
-    gap = regional_gap(obs, coo)
+    gap = regional_gap(obs, coo) if gap is None else gap
     over = gap.loc[gap["gap"] > CAPACITY_EPS].groupby("region")["sector"].nunique()
     cols = {}
     for label, frame in (("observed", obs), ("coordinated", coo)):
