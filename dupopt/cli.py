@@ -148,22 +148,164 @@ def run(
 
 
 @cli.command("report")
-@click.argument("results_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.argument("results", type=click.Path(path_type=Path, exists=True))
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Folder for the report (default: RESULTS_DIR).",
+    help="Folder for the report (default: RESULTS for a results folder; the store's path "
+    "without .duckdb for a batch store).",
 )
-def report(results_dir: Path, output: Path | None) -> None:
-    """Redraw the report from saved results (a folder written by `dupopt run`), without
-    solving."""
+def report(results: Path, output: Path | None) -> None:
+    """Draw the report of RESULTS, without solving.
+
+    RESULTS is a folder written by `dupopt run` (maps of the gap), or a batch store
+    written by `dupopt batch` (distributions of the key metrics across scenarios and
+    robustness maps).
+    """
+    if results.is_file():
+        from geo.batch_report import render_batch_report
+
+        click.echo(f"Report: {render_batch_report(results, output)}")
+        return
     from geo.report import render_report
 
-    if not (results_dir / "manifest.json").is_file():
-        raise DupoptError(f"{results_dir} holds no manifest.json: not a dupopt results folder")
-    click.echo(f"Report: {render_report(results_dir, output)}")
+    if not (results / "manifest.json").is_file():
+        raise DupoptError(
+            f"{results} holds no manifest.json: not a dupopt results folder (or batch store)"
+        )
+    click.echo(f"Report: {render_report(results, output)}")
+
+
+@cli.command("batch")
+@click.argument("sweep", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-o",
+    "--store",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="DuckDB results store. Default: reports/<sweep name>.duckdb.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="A running Dask scheduler (tcp://HOST:8786); its workers need dupopt installed. "
+    "Default: a local cluster for this run.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Local workers (default: one per core, one HiGHS thread each); 0 runs in this "
+    "process without Dask.",
+)
+@click.option(
+    "--resume/--no-resume",
+    default=True,
+    show_default=True,
+    help="Continue into an existing store, skipping what is done; --no-resume refuses an "
+    "existing store.",
+)
+@click.option("--retry-failed", is_flag=True, help="Run again the scenarios recorded as failed.")
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Scenarios per task (default: the sweep's chunk_size, else about four tasks per "
+    "worker, at most 50).",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def batch(
+    sweep: Path,
+    store: Path | None,
+    scheduler: str | None,
+    workers: int | None,
+    resume: bool,
+    retry_failed: bool,
+    chunk_size: int | None,
+    no_progress: bool,
+) -> None:
+    """Run the scenario sweep described in SWEEP (a TOML file) into a DuckDB store.
+
+    Every scenario is solved in both modes (observed buildout and coordinated plan) on
+    models kept alive in the workers (hot start). Each finished chunk is committed to the
+    store in one transaction; kill the run at any moment and rerun the same command to
+    resume. A failing scenario is recorded with its error and does not stop the batch.
+    See docs/batch.md for the sweep file format and the store's tables.
+    """
+    from optimizer.runner import Interrupted, run_sweep
+    from optimizer.sweep import load_sweep
+
+    spec = load_sweep(sweep)
+    target = store or Path("reports") / f"{spec.name}.duckdb"
+    click.echo(
+        f"Sweep '{spec.name}': {len(spec.jobs)} scenarios of '{spec.scenario.name}' -> {target}",
+        err=True,
+    )
+    try:
+        summary = run_sweep(
+            spec,
+            target,
+            scheduler=scheduler,
+            workers=workers,
+            resume=resume,
+            retry_failed=retry_failed,
+            chunk_size=chunk_size,
+            progress=not no_progress,
+        )
+    except Interrupted as exc:
+        click.echo(str(exc.summary), err=True)
+        raise SystemExit(130) from None
+    click.echo(str(summary))
+    click.echo(f'Query it: dupopt query {target} "SELECT * FROM scenarios LIMIT 5"')
+
+
+@cli.command("query")
+@click.argument("store", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("sql")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv"]),
+    default="table",
+    show_default=True,
+    help="Print as an aligned table or as CSV.",
+)
+def query_cmd(store: Path, sql: str, fmt: str) -> None:
+    """Run a read-only SQL query (DuckDB dialect) on a batch store and print the result.
+
+    Example: dupopt query reports/sensitivity.duckdb "SELECT scenario,
+    cost_of_non_coordination FROM scenarios ORDER BY 2 DESC LIMIT 5"
+    """
+    from optimizer.store import query
+
+    frame = query(store, sql)
+    if fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    else:
+        with pd.option_context("display.width", 160, "display.max_columns", 30):
+            click.echo(frame.to_string(index=False))
+
+
+@cli.command("export")
+@click.argument("store", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder for the Parquet files (replaced if it exists). Default: the store's path "
+    "without .duckdb, plus -parquet.",
+)
+def export(store: Path, output: Path | None) -> None:
+    """Export every table of a batch store to Parquet (one file per table)."""
+    from optimizer.store import export_parquet
+
+    folder = output or store.with_name(f"{store.stem}-parquet")
+    files = export_parquet(store, folder)
+    click.echo(f"{len(files)} tables written to {folder}")
 
 
 def _print_headline(s, gap) -> None:

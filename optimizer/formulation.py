@@ -179,6 +179,24 @@ def _diameter_km(nodes: pd.Index, arcs: pd.DataFrame) -> float:
     return float(finite.max()) if finite.size else 0.0
 
 
+def unit_supply_cost(
+    ann: np.ndarray,
+    fixed_om: np.ndarray,
+    cost_factor: np.ndarray,
+    max_utilisation: np.ndarray,
+    variable_cost: np.ndarray,
+    transport_cost: np.ndarray,
+    diameter_km: float,
+) -> np.ndarray:
+    """Dearest cost of one output unit (CNY bn per unit): capital and O&M spread over
+    usable output, plus variable cost, plus transport across the whole network."""
+    return (
+        (ann + fixed_om * cost_factor) / max_utilisation
+        + variable_cost * cost_factor
+        + transport_cost * diameter_km / 1000.0
+    )
+
+
 def _penalties(data: ModelData, factor: float) -> pd.Series:
     """Unmet-demand penalty per sector (CNY bn per output unit).
 
@@ -190,11 +208,14 @@ def _penalties(data: ModelData, factor: float) -> pd.Series:
         [data.producers, data.sectors.index], names=["region", "sector"]
     )
     cf = data.regional("cost_factor", idx)
-    unit = (
-        (data.annualised_capex(idx) + data.sectoral("fixed_om", idx) * cf)
-        / data.sectoral("max_utilisation", idx)
-        + data.sectoral("variable_cost", idx) * cf
-        + data.sectoral("transport_cost", idx) * _diameter_km(data.nodes, data.arcs) / 1000.0
+    unit = unit_supply_cost(
+        data.annualised_capex(idx),
+        data.sectoral("fixed_om", idx),
+        cf,
+        data.sectoral("max_utilisation", idx),
+        data.sectoral("variable_cost", idx),
+        data.sectoral("transport_cost", idx),
+        _diameter_km(data.nodes, data.arcs),
     )
     worst = pd.Series(unit, index=idx).groupby(level="sector").max()
     return factor * worst

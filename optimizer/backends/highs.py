@@ -96,20 +96,30 @@ def run(h: highspy.Highs, backend: str = "highs") -> Solution:
     )
 
 
-def _has_ties(h: highspy.Highs, tol: float = 1e-9) -> bool | None:
+def _has_ties(
+    h: highspy.Highs,
+    tol: float = 1e-9,
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> bool | None:
     """Dual degeneracy: a non-basic, movable column or row with zero reduced cost means
-    the optimum is not unique (other allocations cost exactly the same)."""
+    the optimum is not unique (other allocations cost exactly the same).
+
+    ``bounds`` (column lower and upper, row lower and upper) spares copying the model
+    out of HiGHS when the caller holds them.
+    """
     basis = h.getBasis()
     if not basis.valid:
         return None
-    sol, lp = h.getSolution(), h.getLp()
-    basic = highspy.HighsBasisStatus.kBasic
-    col_nonbasic = np.array([s != basic for s in basis.col_status])
-    col_free = np.asarray(lp.col_upper_) > np.asarray(lp.col_lower_)
-    col_tie = col_nonbasic & col_free & (np.abs(np.asarray(sol.col_dual)) <= tol)
-    row_nonbasic = np.array([s != basic for s in basis.row_status])
-    row_free = np.asarray(lp.row_upper_) > np.asarray(lp.row_lower_)
-    row_tie = row_nonbasic & row_free & (np.abs(np.asarray(sol.row_dual)) <= tol)
+    sol = h.getSolution()
+    if bounds is None:
+        lp = h.getLp()
+        bounds = (lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_)
+    col_lower, col_upper, row_lower, row_upper = (np.asarray(b) for b in bounds)
+    basic = int(highspy.HighsBasisStatus.kBasic)
+    col_nonbasic = np.fromiter(map(int, basis.col_status), int, len(col_lower)) != basic
+    col_tie = col_nonbasic & (col_upper > col_lower) & (np.abs(np.asarray(sol.col_dual)) <= tol)
+    row_nonbasic = np.fromiter(map(int, basis.row_status), int, len(row_lower)) != basic
+    row_tie = row_nonbasic & (row_upper > row_lower) & (np.abs(np.asarray(sol.row_dual)) <= tol)
     return bool(col_tie.any() or row_tie.any())
 
 

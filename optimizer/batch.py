@@ -1,0 +1,246 @@
+"""Worker side of a sweep: solve a chunk of variants on kept (hot) models.
+
+:func:`run_chunk` is what a Dask task runs: for a list of :class:`~optimizer.sweep.Job`
+it solves each variant in both modes (the observed buildout and the coordinated plan)
+on :class:`~optimizer.parametric.ParametricModel` objects that stay alive in the worker
+process between tasks, and returns the rows of the results store for the whole chunk.
+A variant that fails is returned as a failed row with its error; it never stops the
+chunk.
+
+Examples
+--------
+>>> from optimizer import load_scenario
+>>> from optimizer.sweep import Job
+>>> >>> s = load_scenario()
+>>> out = run_chunk(s, [Job("base", "base", Overrides())], base_key="doc")
+>>> out.scenarios.loc[0, "status"], bool(out.scenarios.loc[0, "cost_of_non_coordination"] > 0)
+('done', True)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from optimizer.compare import CAPACITY_EPS
+from optimizer.errors import DupoptError
+from optimizer.parametric import ParametricModel, VariantResult
+from optimizer.scenario import Scenario
+from optimizer.sweep import Job
+
+MODES = ("observed", "coordinated")
+#: Scenario-level metrics: (column, unit, description).
+SCENARIO_METRICS = (
+    ("cost_observed", "CNY bn/yr", "resource cost of the observed buildout"),
+    ("cost_coordinated", "CNY bn/yr", "resource cost of the coordinated plan"),
+    ("cost_of_non_coordination", "CNY bn/yr", "cost_observed - cost_coordinated"),
+    ("objective_observed", "CNY bn/yr", "objective incl. stranded and debt weights"),
+    ("objective_coordinated", "CNY bn/yr", "objective incl. stranded and debt weights"),
+    ("stranded_capital_observed", "CNY bn", "capital value of stranded capacity"),
+    ("stranded_capital_coordinated", "CNY bn", "capital value of stranded capacity"),
+    ("stranded_debt_observed", "CNY bn", "debt tied to stranded capacity"),
+    ("stranded_debt_coordinated", "CNY bn", "debt tied to stranded capacity"),
+    ("capital_observed", "CNY bn", "capital value of all capacity"),
+    ("capital_coordinated", "CNY bn", "capital value of all capacity"),
+    ("unmet_sectors_observed", "sectors", "sectors with unmet demand"),
+    ("unmet_sectors_coordinated", "sectors", "sectors with unmet demand"),
+)
+#: Models kept per worker process: (base key, structure, mode) -> model.
+_MODELS: OrderedDict[tuple, ParametricModel] = OrderedDict()
+_KEEP = 8
+
+
+@dataclass
+class ChunkResult:
+    """Rows for the results store, for every variant of a chunk.
+
+    ``scenarios`` has one row per variant (status, message, key metrics); the other
+    tables have rows only for variants that were solved.
+    """
+
+    scenarios: pd.DataFrame
+    parameters: pd.DataFrame
+    costs: pd.DataFrame
+    sectors: pd.DataFrame
+    allocation: pd.DataFrame
+    build_s: float = 0.0
+    solve_s: float = 0.0
+
+
+def model_for(
+    scenario: Scenario,
+    structure: tuple[bool, bool],
+    mode: str,
+    key: str,
+    arcs: pd.DataFrame | None = None,
+) -> ParametricModel:
+    """The worker's kept model for a base scenario, structure and mode (built once)."""
+    cache_key = (key, structure, mode)
+    model = _MODELS.get(cache_key)
+    if model is None:
+        base = scenario.with_parameters(fiscal_limit=structure[0], min_plant_scale=structure[1])
+        model = ParametricModel(base, mode, arcs, threads=1)
+        _MODELS[cache_key] = model
+        while len(_MODELS) > _KEEP:
+            _MODELS.popitem(last=False)
+    _MODELS.move_to_end(cache_key)
+    return model
+
+
+def run_chunk(
+    scenario: Scenario,
+    jobs: list[Job],
+    *,
+    base_key: str,
+    arcs: pd.DataFrame | None = None,
+    ties: bool = True,
+) -> ChunkResult:
+    """Solve every job of a chunk (both modes); never raises for one bad job.
+
+    Parameters
+    ----------
+    scenario
+        The sweep's base scenario.
+    jobs
+        The variants to solve.
+    base_key
+        Identifies the base scenario in the worker's model cache (its fingerprint).
+    arcs
+        Transport network (default: the shipped province network).
+    ties
+        Whether to test each optimum for ties (alternative optima).
+    """
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    rows, params, costs, sectors, alloc = [], [], [], [], []
+    build_s = solve_s = 0.0
+    for job in jobs:
+        t0 = time.perf_counter()
+        row = {
+            "scenario": job.name,
+            "kind": job.kind,
+            "overrides": json.dumps(job.overrides.to_dict(), sort_keys=True),
+            "overrides_sha256": job.digest,
+            "worker": worker,
+        }
+        params.extend((job.name, k, _as_float(v), str(v)) for k, v in sorted(job.values.items()))
+        if job.error is not None:
+            rows.append({**row, "status": "failed", "message": job.error})
+            continue
+        try:
+            results = {}
+            for mode in MODES:
+                structure = job.overrides.structure(scenario.parameters)
+                tb = time.perf_counter()
+                model = model_for(scenario, structure, mode, base_key, arcs)
+                build_s += time.perf_counter() - tb
+                results[mode] = model.solve(job.overrides, ties=ties)
+                solve_s += results[mode].solve_s
+        except DupoptError as exc:
+            rows.append({**row, "status": "failed", "message": str(exc)})
+            continue
+        except Exception as exc:  # one variant's bug must not stop the batch
+            tb_text = traceback.format_exc(limit=3)
+            rows.append({**row, "status": "error", "message": f"{exc!r}\n{tb_text}"})
+            continue
+        bad = [r for r in results.values() if not r.status.ok]
+        if bad:
+            why = "; ".join(f"{r.mode}: {r.status.explain()}" for r in bad)
+            rows.append({**row, "status": bad[0].status.value, "message": why})
+            continue
+        rows.append(
+            {
+                **row,
+                "status": "done",
+                "message": "",
+                **_scenario_metrics(results),
+                "alternative_optima": any(bool(r.alternative_optima) for r in results.values()),
+                "wall_s": time.perf_counter() - t0,
+            }
+        )
+        index = model.index
+        for mode, r in results.items():
+            costs.extend((job.name, mode, t, v) for t, v in r.terms.items())
+            sectors.append(_sector_rows(job.name, r, index, model))
+            alloc.append(_allocation_rows(job.name, r, index))
+    return ChunkResult(
+        scenarios=pd.DataFrame(rows),
+        parameters=pd.DataFrame(params, columns=["scenario", "key", "value", "text"]),
+        costs=pd.DataFrame(costs, columns=["scenario", "mode", "term", "value"]),
+        sectors=_concat(sectors),
+        allocation=_concat(alloc),
+        build_s=build_s,
+        solve_s=solve_s,
+    )
+
+
+def _as_float(value) -> float:
+    if isinstance(value, bool):
+        return float(value)
+    return float(value) if isinstance(value, (int, float)) else float("nan")
+
+
+def _scenario_metrics(results: dict[str, VariantResult]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for mode, r in results.items():
+        out[f"cost_{mode}"] = r.total_cost
+        out[f"objective_{mode}"] = r.objective
+        out[f"stranded_capital_{mode}"] = float(r.stranded_capital_cny_bn.sum())
+        out[f"stranded_debt_{mode}"] = float(r.stranded_debt_cny_bn.sum())
+        out[f"capital_{mode}"] = float(r.capital_cny_bn.sum())
+        out[f"unmet_sectors_{mode}"] = int((r.unmet > 1e-9).sum())
+    out["cost_of_non_coordination"] = out["cost_observed"] - out["cost_coordinated"]
+    return out
+
+
+def _sector_rows(
+    name: str, r: VariantResult, index: pd.MultiIndex, model: ParametricModel
+) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "sector": index.get_level_values("sector"),
+            "built": r.capacity > CAPACITY_EPS,
+            "capacity": r.capacity,
+            "production": r.production,
+            "stranded_capacity": r.stranded_capacity,
+            "stranded_capital_cny_bn": r.stranded_capital_cny_bn,
+            "stranded_debt_cny_bn": r.stranded_debt_cny_bn,
+        }
+    )
+    g = frame.groupby("sector", sort=True).sum()
+    out = g.rename(columns={"built": "regions"}).reset_index()
+    out["regions"] = out["regions"].astype(int)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["utilisation"] = np.where(
+            out["capacity"] > 0, out["production"] / out["capacity"], np.nan
+        )
+    out["unmet"] = r.unmet.reindex(out["sector"]).to_numpy()
+    out.insert(0, "mode", r.mode)
+    out.insert(0, "scenario", name)
+    return out
+
+
+def _allocation_rows(name: str, r: VariantResult, index: pd.MultiIndex) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "scenario": name,
+            "mode": r.mode,
+            "region": index.get_level_values("region"),
+            "sector": index.get_level_values("sector"),
+            "capacity": r.capacity,
+            "production": r.production,
+            "stranded_capacity": r.stranded_capacity,
+            "stranded_debt_cny_bn": r.stranded_debt_cny_bn,
+        }
+    )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

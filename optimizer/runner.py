@@ -1,0 +1,350 @@
+"""Driver side of a sweep: schedule chunks on Dask, commit results, resume.
+
+:func:`run_sweep` groups the variants still to do into chunks, runs
+:func:`optimizer.batch.run_chunk` on each (on a Dask ``LocalCluster`` with one
+single-threaded worker per core, on an existing scheduler, or in this process with
+``workers=0``), and commits every chunk to the :class:`~optimizer.store.Store` in one
+transaction as it arrives. Only the driver writes the store. Rerunning the same sweep on
+the same store skips what is done, so an interrupted sweep resumes where it stopped.
+
+Examples
+--------
+>>> import tempfile, pathlib, textwrap
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (folder / "sweep.toml").write_text('name = "doc"\\n[grid]\\ndemand = [0.9, 1.1]\\n')
+>>> from optimizer.sweep import load_sweep
+>>> summary = run_sweep(load_sweep(folder / "sweep.toml"), folder / "s.duckdb",
+...                     workers=0, progress=False)
+>>> summary.done, summary.failed
+(3, 0)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from optimizer.batch import ChunkResult, run_chunk
+from optimizer.errors import DupoptError
+from optimizer.io import display_path
+from optimizer.store import Store, StoreError, dataset_id, model_version
+from optimizer.sweep import Job, Sweep
+
+#: Dask retries of a chunk whose worker died (on top of Dask's own reassignment).
+RETRIES = 2
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run did. ``done`` and ``failed`` count variants of this run;
+    ``skipped`` those already in the store."""
+
+    store: Path
+    total: int
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    wall_s: float = 0.0
+    workers: int = 0
+    interrupted: bool = False
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        """Variants solved per second in this run."""
+        n = self.done + self.failed
+        return n / self.wall_s if self.wall_s > 0 else float("nan")
+
+    def __str__(self) -> str:
+        head = "interrupted" if self.interrupted else "finished"
+        lines = [
+            f"batch {head}: {self.done} done, {self.failed} failed, {self.skipped} skipped "
+            f"(already in the store), of {self.total}; wall time {self.wall_s:.1f} s "
+            f"({self.rate:.1f} scenarios/s, {self.workers} worker"
+            f"{'s' if self.workers != 1 else ''})",
+            f"store: {display_path(self.store)}",
+        ]
+        for name, message in self.failures[:10]:
+            lines.append(f"  failed {name}: {message.splitlines()[0] if message else ''}")
+        if len(self.failures) > 10:
+            lines.append(f"  ... and {len(self.failures) - 10} more (see the scenarios table)")
+        if self.interrupted:
+            lines.append("rerun the same command to resume")
+        return "\n".join(lines)
+
+
+class Interrupted(DupoptError):
+    """The batch was interrupted (Ctrl-C); ``summary`` tells what was committed."""
+
+    def __init__(self, summary: BatchSummary) -> None:
+        self.summary = summary
+        super().__init__(str(summary))
+
+
+def plan(sweep: Sweep, store: Store, retry_failed: bool) -> tuple[list[Job], int, set[str]]:
+    """Jobs still to run, how many are skipped, and failed names to replace.
+
+    Raises :class:`~optimizer.store.StoreError` if a variant in the store was defined
+    differently (same name, other overrides).
+    """
+    present = store.done()
+    todo, skipped, replace, changed = [], 0, set(), []
+    for job in sweep.jobs:
+        if job.name not in present:
+            todo.append(job)
+            continue
+        sha, status = present[job.name]
+        if sha != job.digest:
+            changed.append(job.name)
+        elif status == "done" or not retry_failed:
+            skipped += 1
+        else:
+            todo.append(job)
+            replace.add(job.name)
+    if changed:
+        names = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
+        raise StoreError(
+            f"{display_path(store.path)}: {len(changed)} scenario(s) of the sweep are in "
+            f"the store with other overrides ({names}); the sweep file changed. Write to a "
+            "new store (-o PATH) or restore the sweep file"
+        )
+    return todo, skipped, replace
+
+
+def chunks_of(jobs: list[Job], size: int) -> list[list[Job]]:
+    return [jobs[i : i + size] for i in range(0, len(jobs), size)]
+
+
+def auto_chunk_size(n: int, workers: int) -> int:
+    """About four chunks per worker (balance), at most 50 variants per chunk (progress
+    and the work lost to a dying worker)."""
+    return max(1, min(50, math.ceil(n / max(1, 4 * workers))))
+
+
+def run_sweep(
+    sweep: Sweep,
+    store_path: str | Path,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    resume: bool = True,
+    retry_failed: bool = False,
+    chunk_size: int | None = None,
+    progress: bool = True,
+    arcs: pd.DataFrame | None = None,
+    ties: bool = True,
+) -> BatchSummary:
+    """Run (or resume) a sweep into a DuckDB store.
+
+    Parameters
+    ----------
+    sweep
+        From :func:`optimizer.sweep.load_sweep`.
+    store_path
+        The DuckDB file (created if missing).
+    scheduler
+        Address of a running Dask scheduler (``tcp://host:8786``); default: a
+        ``LocalCluster`` started for this run.
+    workers
+        LocalCluster workers (default: one per core); ``0`` runs in this process.
+    resume
+        Continue into an existing store (default); ``False`` refuses an existing store.
+    retry_failed
+        Run again the variants recorded as failed.
+    chunk_size
+        Variants per task (default: the sweep's ``chunk_size``, else automatic).
+    progress
+        Show a progress bar (rate and ETA) on stderr.
+    arcs
+        Custom transport network (library use; default: the shipped network).
+    ties
+        Test each optimum for ties (alternative optima).
+    """
+    store_path = Path(store_path)
+    if store_path.exists() and not resume:
+        raise StoreError(
+            f"{display_path(store_path)}: the store exists; resume it (--resume) or write "
+            "to a new store (-o PATH)"
+        )
+    t0 = time.perf_counter()
+    fingerprint = sweep.scenario.fingerprint()
+    identity = {
+        "dataset_sha256": dataset_id(fingerprint, arcs),
+        "model_version": model_version(),
+        "sweep": sweep.name,
+    }
+    with Store.open(store_path, identity) as store:
+        todo, skipped, replace = plan(sweep, store, retry_failed)
+        summary = BatchSummary(store_path, len(sweep.jobs), skipped=skipped)
+        if workers is None and scheduler is None:
+            workers = os.cpu_count() or 1
+        label = scheduler or ("in-process" if workers == 0 else "LocalCluster")
+        store.start_run(
+            sweep.digest,
+            sweep.text,
+            sweep.name,
+            sweep.source,
+            sweep.seed,
+            label,
+            workers or 0,
+        )
+        outcome = "finished"
+        try:
+            if todo:
+                _execute(
+                    sweep,
+                    todo,
+                    store,
+                    summary,
+                    replace,
+                    fingerprint,
+                    scheduler,
+                    workers,
+                    chunk_size,
+                    progress,
+                    arcs,
+                    ties,
+                )
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            outcome = "interrupted"
+        finally:
+            summary.wall_s = time.perf_counter() - t0
+            store.finish_run(summary.done, summary.failed, skipped, summary.wall_s, outcome)
+    if summary.interrupted:
+        raise Interrupted(summary)
+    return summary
+
+
+def _execute(
+    sweep,
+    todo,
+    store,
+    summary,
+    replace,
+    fingerprint,
+    scheduler,
+    workers,
+    chunk_size,
+    progress,
+    arcs,
+    ties,
+) -> None:
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=len(todo),
+        unit="scenario",
+        desc=sweep.name,
+        file=sys.stderr,
+        disable=not progress,
+        smoothing=0.1,
+    )
+
+    def record(result: ChunkResult) -> None:
+        written = store.commit(result, replace=replace)
+        s = result.scenarios
+        s_new = s.loc[s["scenario"].isin(written)]
+        failed = s_new.loc[s_new["status"] != "done"]
+        summary.failed += len(failed)
+        summary.done += len(s_new) - len(failed)
+        summary.failures += list(zip(failed["scenario"], failed["message"], strict=True))
+        bar.update(len(s))
+        bar.set_postfix(failed=summary.failed, refresh=False)
+
+    try:
+        if workers == 0:
+            summary.workers = 0
+            size = chunk_size or sweep.chunk_size or auto_chunk_size(len(todo), 1)
+            for chunk in chunks_of(todo, size):
+                record(run_chunk(sweep.scenario, chunk, base_key=fingerprint, arcs=arcs, ties=ties))
+            return
+        _on_dask(
+            sweep, todo, summary, fingerprint, scheduler, workers, chunk_size, arcs, ties, record
+        )
+    finally:
+        bar.close()
+
+
+def _on_dask(
+    sweep, todo, summary, fingerprint, scheduler, workers, chunk_size, arcs, ties, record
+) -> None:
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise DupoptError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    try:
+        n = len(client.scheduler_info().get("workers", {})) or 1
+        summary.workers = n
+        size = chunk_size or sweep.chunk_size or auto_chunk_size(len(todo), n)
+        base = client.scatter(sweep.scenario, broadcast=True)
+        net = client.scatter(arcs, broadcast=True) if arcs is not None else None
+        futures = {
+            client.submit(
+                run_chunk,
+                base,
+                chunk,
+                base_key=fingerprint,
+                arcs=net,
+                ties=ties,
+                retries=RETRIES,
+                pure=False,
+            ): chunk
+            for chunk in chunks_of(todo, size)
+        }
+        try:
+            for future in as_completed(futures):
+                chunk = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # a lost chunk is recorded, not fatal
+                    result = _lost(chunk, exc)
+                record(result)
+        except BaseException:
+            client.cancel(list(futures))
+            raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _lost(chunk: list[Job], exc: BaseException) -> ChunkResult:
+    """Failed rows for a chunk whose task could not be completed (workers kept dying)."""
+    import json
+
+    rows = pd.DataFrame(
+        [
+            {
+                "scenario": j.name,
+                "kind": j.kind,
+                "overrides": json.dumps(j.overrides.to_dict(), sort_keys=True),
+                "overrides_sha256": j.digest,
+                "status": "error",
+                "message": f"task failed after {RETRIES} retries: {exc!r}",
+            }
+            for j in chunk
+        ]
+    )
+    empty = pd.DataFrame()
+    return ChunkResult(rows, empty, empty, empty, empty)

@@ -1,0 +1,138 @@
+"""The fast path equals the model: arrays, optimum and metrics of ParametricModel for a
+variant are those of build / solve / compare on ``overrides.apply(scenario)``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import optimizer
+from optimizer.batch import run_chunk
+from optimizer.formulation import build
+from optimizer.parametric import ParametricModel, StructureMismatch
+from optimizer.sweep import Job
+from optimizer.synthetic import synthetic_scenario
+from optimizer.variants import Overrides
+
+MODES = ("coordinated", "observed")
+VARIANTS = {
+    "none": {},
+    "demand": {"demand": 1.1, "demand.sector_1": 1.3},
+    "export": {"export": 0.6},
+    "money": {"financing_rate": 1.4, "capex.sector_0": 0.8, "cost_factor": 1.2},
+    "regional": {"financing_rate.100100": 0.5, "cost_factor.100200": 1.3},
+    "fiscal": {"fiscal_capacity": 0.3},
+    "weights": {
+        "parameters.stranded_weight": 0.4,
+        "parameters.debt_weight": 0.7,
+        "parameters.reserve_margin": 0.1,
+        "parameters.unmet_penalty_factor": 2.0,
+    },
+}
+
+
+def _with_extras(tranches: bool, min_scale: bool):
+    scenario, arcs = synthetic_scenario(3, 3, sectors=2, seed=4)
+    tables = scenario.tables()
+    if tranches:
+        tables["capacity_tranches"] = pd.DataFrame(
+            [
+                ("100100", "sector_0", 1, 5.0, 1.0, "Mt/yr"),
+                ("100100", "sector_0", 2, 5.0, 1.4, "Mt/yr"),
+                ("100300", "sector_1", 1, 2.0, 1.0, "Mt/yr"),
+            ],
+            columns=["region", "sector", "tranche", "max_capacity", "cost_multiplier", "unit"],
+        ).assign(source_id=np.nan, quality="assumed", note="test tranche")
+    if min_scale:
+        extra = tables["sector_parameters"].iloc[:1].copy()
+        extra["parameter"], extra["value"], extra["unit"] = "min_scale", 4.0, "Mt/yr"
+        extra["sector"] = "sector_0"
+        tables["sector_parameters"] = pd.concat([tables["sector_parameters"], extra])
+    s = optimizer.scenario_from_frames(
+        base_year=2023, parameters={"min_plant_scale": min_scale}, **tables
+    )
+    return s, arcs
+
+
+@pytest.fixture(scope="module")
+def plain():
+    return synthetic_scenario(3, 3, sectors=2, seed=4)
+
+
+@pytest.mark.parametrize("extras", [(False, False), (True, False), (True, True)])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_arrays_equal_a_rebuild_of_the_varied_scenario(variant, mode, extras):
+    scenario, arcs = _with_extras(*extras)
+    ov = Overrides.from_mapping(VARIANTS[variant])
+    model = ParametricModel(scenario, mode, arcs)
+    fast = model.arrays(ov)
+    lp, _ = build(ov.apply(scenario), mode, arcs)
+    assert fast["cost"] == pytest.approx(lp.cost(), rel=1e-12, abs=0)
+    assert np.array_equal(fast["upper"], lp.bounds()[1])
+    lo, hi = lp.row_bounds()
+    assert np.array_equal(fast["row_lower"], lo) and np.array_equal(fast["row_upper"], hi)
+    a = lp.matrix("csr")
+    for name, values in fast["coeffs"].items():
+        rows, cols = model.matrix_entries(name)
+        assert values == pytest.approx(np.asarray(a[rows, cols]).ravel(), rel=1e-12)
+    # Every varied coefficient is covered: the rest of the matrix is unchanged.
+    base = build(scenario, mode, arcs)[0].matrix("csr")
+    changed = set(zip(*(a != base).nonzero(), strict=True))
+    covered = set()
+    for name in fast["coeffs"]:
+        covered |= set(zip(*map(np.asarray, model.matrix_entries(name)), strict=True))
+    assert changed <= covered
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_hot_solves_reach_the_cold_optimum(plain, mode):
+    """A sequence of variants on one kept model gives each variant's cold optimum; the
+    synthetic optimum is unique, so the allocation matches cell by cell."""
+    scenario, arcs = plain
+    model = ParametricModel(scenario, mode, arcs)
+    cold_solve = optimizer.solve if mode == "coordinated" else optimizer.evaluate_observed
+    for name in ("demand", "money", "none", "weights", "export"):
+        ov = Overrides.from_mapping(VARIANTS[name])
+        hot = model.solve(ov)
+        cold = cold_solve(ov.apply(scenario), arcs=arcs)
+        assert hot.status.ok and cold.status.ok
+        assert hot.objective == pytest.approx(cold.objective, rel=1e-9)
+        assert hot.total_cost == pytest.approx(cold.total_cost, rel=1e-9)
+        alloc = cold.allocation.set_index(["region", "sector"]).reindex(model.index)
+        assert hot.capacity == pytest.approx(alloc["capacity"].to_numpy(), rel=1e-6, abs=1e-7)
+        assert hot.stranded_debt_cny_bn == pytest.approx(
+            alloc["stranded_debt_cny_bn"].to_numpy(), rel=1e-6, abs=1e-7
+        )
+        assert hot.alternative_optima == cold.alternative_optima
+
+
+def test_chunk_metrics_equal_compare_on_the_default_data(default_scenario):
+    """The store's key metrics are compare()'s headline of the varied scenario (the
+    default data has ties, so totals are compared, not cells)."""
+    ov = Overrides.from_mapping({"demand.solar_pv": 1.2, "financing_rate": 1.3})
+    out = run_chunk(default_scenario, [Job("v", "named", ov)], base_key="test")
+    row = out.scenarios.iloc[0]
+    assert row["status"] == "done", row["message"]
+    varied = ov.apply(default_scenario)
+    head = optimizer.compare(
+        optimizer.evaluate_observed(varied), optimizer.solve(varied)
+    ).headline.set_index("metric")
+    assert row["cost_of_non_coordination"] == pytest.approx(
+        head.loc["total_cost", "difference"], rel=1e-9
+    )
+    for metric, column in (
+        ("stranded_capital", "stranded_capital"),
+        ("stranded_debt", "stranded_debt"),
+    ):
+        assert row[f"{column}_observed"] == pytest.approx(head.loc[metric, "observed"], rel=1e-6)
+    sectors = out.sectors.set_index(["mode", "sector"])
+    assert sectors.loc[("observed", "solar_pv"), "regions"] == 31
+
+
+def test_structural_overrides_need_their_own_model(plain):
+    scenario, arcs = plain
+    model = ParametricModel(scenario, "coordinated", arcs)
+    with pytest.raises(StructureMismatch):
+        model.solve(Overrides.from_mapping({"parameters.fiscal_limit": False}))
