@@ -11,7 +11,8 @@ Examples
 --------
 >>> from optimizer import load_scenario
 >>> from optimizer.sweep import Job
->>> >>> s = load_scenario()
+>>> from optimizer.variants import Overrides
+>>> s = load_scenario()
 >>> out = run_chunk(s, [Job("base", "base", Overrides())], base_key="doc")
 >>> out.scenarios.loc[0, "status"], bool(out.scenarios.loc[0, "cost_of_non_coordination"] > 0)
 ('done', True)
@@ -161,7 +162,7 @@ def run_chunk(
                 "status": "done",
                 "message": "",
                 **_scenario_metrics(results),
-                "alternative_optima": any(bool(r.alternative_optima) for r in results.values()),
+                "alternative_optima": _ties(results),
                 "wall_s": time.perf_counter() - t0,
             }
         )
@@ -179,6 +180,14 @@ def run_chunk(
         build_s=build_s,
         solve_s=solve_s,
     )
+
+
+def _ties(results: dict[str, VariantResult]) -> bool | None:
+    """True if either optimum has ties; None if that was not tested (or not testable)."""
+    flags = [r.alternative_optima for r in results.values()]
+    if any(f is True for f in flags):
+        return True
+    return None if any(f is None for f in flags) else False
 
 
 def _as_float(value) -> float:

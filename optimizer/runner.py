@@ -26,6 +26,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,11 +65,15 @@ class BatchSummary:
 
     def __str__(self) -> str:
         head = "interrupted" if self.interrupted else "finished"
+        where = (
+            "in this process"
+            if self.workers == 0
+            else f"{self.workers} worker{'s' if self.workers != 1 else ''}"
+        )
         lines = [
             f"batch {head}: {self.done} done, {self.failed} failed, {self.skipped} skipped "
             f"(already in the store), of {self.total}; wall time {self.wall_s:.1f} s "
-            f"({self.rate:.1f} scenarios/s, {self.workers} worker"
-            f"{'s' if self.workers != 1 else ''})",
+            f"({self.rate:.1f} scenarios/s, {where})",
             f"store: {display_path(self.store)}",
         ]
         for name, message in self.failures[:10]:
@@ -140,6 +145,7 @@ def run_sweep(
     progress: bool = True,
     arcs: pd.DataFrame | None = None,
     ties: bool = True,
+    on_progress: Callable[[BatchSummary], None] | None = None,
 ) -> BatchSummary:
     """Run (or resume) a sweep into a DuckDB store.
 
@@ -166,6 +172,9 @@ def run_sweep(
         Custom transport network (library use; default: the shipped network).
     ties
         Test each optimum for ties (alternative optima).
+    on_progress
+        Called with the running summary after each committed chunk (for notebooks and
+        dashboards).
     """
     store_path = Path(store_path)
     if store_path.exists() and not resume:
@@ -211,6 +220,7 @@ def run_sweep(
                     progress,
                     arcs,
                     ties,
+                    on_progress,
                 )
         except KeyboardInterrupt:
             summary.interrupted = True
@@ -236,6 +246,7 @@ def _execute(
     progress,
     arcs,
     ties,
+    on_progress,
 ) -> None:
     from tqdm import tqdm
 
@@ -258,6 +269,8 @@ def _execute(
         summary.failures += list(zip(failed["scenario"], failed["message"], strict=True))
         bar.update(len(s))
         bar.set_postfix(failed=summary.failed, refresh=False)
+        if on_progress is not None:
+            on_progress(summary)
 
     try:
         if workers == 0:

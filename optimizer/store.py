@@ -124,10 +124,14 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         text = str(exc)
-        if "lock" in text.lower():
+        if "could not set lock" in text.lower() or "conflicting lock" in text.lower():
             raise StoreError(
                 f"{display_path(path)}: the store is in use by another process (a running "
                 "dupopt batch?); wait for it or stop it"
+            ) from None
+        if "not a valid duckdb database" in text.lower():
+            raise StoreError(
+                f"{display_path(path)}: not a dupopt store (not a DuckDB file)"
             ) from None
         raise StoreError(f"{display_path(path)}: cannot open the store ({text})") from None
     except duckdb.Error as exc:

@@ -1,0 +1,988 @@
+"""The HTML report of a batch sweep store: distributions, robustness maps, failures.
+
+:func:`render_batch_report` reads a DuckDB store written by
+:func:`optimizer.runner.run_sweep` (only through :func:`optimizer.store.read_store`),
+computes the summary tables of :mod:`geo.batch_tables`, draws the figures with the map
+machinery of :mod:`geo.maps`, and writes ``report.html`` with ``figures/`` (PNG for every
+figure, SVG too for the charts; the maps' SVGs would be about 1 MB each) and ``tables/``
+(CSV) into one folder. As :mod:`geo.report`, the page opens offline (no
+external resources; the sorting script is inline) and every string from the store is
+escaped by Jinja2. The folder is built in a temporary folder next to it and moved into
+place at the end, so an interrupted render leaves the previous report (or none), never a
+half-written one.
+
+Examples
+--------
+>>> # path = render_batch_report(Path("reports/sens.duckdb"))  # -> reports/sens/report.html
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from geo import batch_tables as bt
+from geo.regions import NON_MAINLAND
+from optimizer.compare import CAPACITY_EPS
+from optimizer.errors import DupoptError
+from optimizer.io import display_path
+from optimizer.store import read_store
+
+__all__ = [
+    "REPORT_FILE",
+    "debt_maps",
+    "headline_sentences",
+    "metric_figure",
+    "regions_boxplot",
+    "render_batch_report",
+    "robustness_maps",
+    "sector_sentences",
+    "ties_note",
+]
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATE = "batch_report.html.j2"
+REPORT_FILE = "report.html"
+#: What a report folder holds; a folder holding anything else is not replaced.
+_REPORT_ENTRIES = frozenset({REPORT_FILE, "figures", "tables"})
+_TMP_PREFIX = ".batch-report-"
+#: Draw individual scenarios as points over the boxes up to this many scenarios.
+_MAX_POINTS = 400
+
+
+class BatchReportError(DupoptError):
+    """The batch report cannot be written where asked."""
+
+
+# ---------------------------------------------------------------------------------------
+# Sentences (computed from the tables, no drawing)
+# ---------------------------------------------------------------------------------------
+
+
+def _money(value: float) -> str:
+    return f"{value:,.1f}"
+
+
+def headline_sentences(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Headline sentences, every number taken from :func:`geo.batch_tables.metric_distribution`.
+
+    Parameters
+    ----------
+    tables
+        From :func:`optimizer.store.read_store`.
+
+    Returns
+    -------
+    list of str
+        The cost of non-coordination across scenarios, stranded capital and debt
+        (observed vs coordinated), how many scenarios were not solved.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": ["a", "b", "c"], "status": "done",
+    ...     "cost_of_non_coordination": [100.0, 300.0, 250.0]})
+    >>> headline_sentences({"scenarios": s})[0]
+    'Across 3 done scenarios (of 3 in the store) the cost of non-coordination ranged from CNY 100.0 to CNY 300.0 bn/yr (median 250.0).'
+    """  # noqa: E501
+    scenarios = tables.get("scenarios", pd.DataFrame())
+    total = len(scenarios)
+    n = len(bt.done_scenarios(tables))
+    failed = total - n
+    if n == 0:
+        return [
+            f"No scenario in this store has results: 0 of {total} scenarios are done"
+            + (f" ({failed} failed or not solved; see the failures below)." if failed else ".")
+        ]
+    dist = bt.metric_distribution(tables).set_index("metric")
+    out = []
+    if "cost_of_non_coordination" in dist.index:
+        c = dist.loc["cost_of_non_coordination"]
+        if n == 1:
+            out.append(
+                f"In the one done scenario (of {total} in the store) the cost of "
+                f"non-coordination is CNY {_money(c['median'])} bn/yr."
+            )
+        else:
+            out.append(
+                f"Across {n} done scenarios (of {total} in the store) the cost of "
+                f"non-coordination ranged from CNY {_money(c['min'])} to CNY "
+                f"{_money(c['max'])} bn/yr (median {_money(c['median'])})."
+            )
+    for stem, what in (
+        ("stranded_capital", "Stranded capital"),
+        ("stranded_debt", "Debt tied to stranded capacity"),
+    ):
+        obs, coo = f"{stem}_observed", f"{stem}_coordinated"
+        if obs not in dist.index or coo not in dist.index:
+            continue
+        o, k = dist.loc[obs], dist.loc[coo]
+        if n == 1:
+            out.append(
+                f"{what}: CNY {_money(o['median'])} bn for the observed buildout vs CNY "
+                f"{_money(k['median'])} bn in the coordinated plan."
+            )
+        else:
+            out.append(
+                f"{what}: median CNY {_money(o['median'])} bn for the observed buildout "
+                f"(range {_money(o['min'])} to {_money(o['max'])}) vs median CNY "
+                f"{_money(k['median'])} bn in the coordinated plan (range "
+                f"{_money(k['min'])} to {_money(k['max'])})."
+            )
+    if failed:
+        counts = bt.status_counts(tables)
+        bad = counts.loc[counts["status"] != bt.DONE]
+        which = ", ".join(f"{r.status} {r.scenarios}" for r in bad.itertuples(index=False))
+        out.append(
+            f"{failed} of {total} scenario{'s' if failed != 1 else ''} "
+            f"{'were' if failed != 1 else 'was'} not solved ({which}); see the failures below."
+        )
+    return out
+
+
+def ties_note(tables: dict[str, pd.DataFrame]) -> str:
+    """The share of done scenarios whose optimum has ties, and what it means.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": ["a", "b"], "status": "done",
+    ...                   "alternative_optima": [True, False]})
+    >>> ties_note({"scenarios": s})[:60]
+    'Ties: 1 of 2 done scenarios (50 %) have an optimum that is n'
+    """
+    k, n = bt.ties(tables)
+    if n == 0:
+        return "Ties: no scenario is done, so there is nothing to say about ties."
+    share = f"{k} of {n} done scenario{'s' if n != 1 else ''} ({100 * k / n:.0f} %)"
+    if k == 0:
+        return (
+            f"Ties: {share} have an optimum that is not unique (alternative_optima in the "
+            "store; it is also false when the sweep was run without the tie test)."
+        )
+    return (
+        f"Ties: {share} have an optimum that is not unique in the observed or the "
+        "coordinated mode (alternative_optima): other allocations reach exactly the same "
+        "cost. Where ties exist the allocation stored is one of several equally cheap "
+        "plans, chosen by the solver. Costs are unique, but the regional pattern (which "
+        "divisions hold capacity, stranded capacity and debt by region, and their national "
+        "sums) may differ between the tied plans, so the robustness shares below partly "
+        "reflect the solver's choice among them, not only the scenarios' parameters."
+    )
+
+
+def sector_sentences(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Per sector: regions used by the coordinated plan across scenarios, and how many
+    divisions get capacity in every scenario or in none.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": ["a", "b"], "status": "done"})
+    >>> sec = pd.DataFrame({"scenario": ["a", "a", "b", "b"],
+    ...     "mode": ["observed", "coordinated"] * 2, "sector": "nev", "regions": [31, 1, 31, 2]})
+    >>> a = pd.DataFrame({"scenario": ["a", "b", "b"], "mode": "coordinated",
+    ...     "region": ["110000", "110000", "120000"], "sector": "nev", "capacity": 1.0})
+    >>> sector_sentences({"scenarios": s, "sectors": sec, "allocation": a})[0]
+    'New-energy vehicles: the coordinated plan uses 1 to 2 divisions (median 1.5) vs 31 observed; 1 division gets coordinated capacity in every scenario, 0 in none.'
+    """  # noqa: E501
+    from geo.maps import sector_name
+
+    summary = bt.sector_regions(tables)
+    robust = bt.robustness(tables)
+    order = {s: i for i, s in enumerate(_sector_order(summary["sector"]))}
+    summary = summary.sort_values("sector", key=lambda c: c.map(order))
+    out = []
+    for row in summary.itertuples(index=False):
+        part = robust.loc[robust["sector"] == row.sector, "share_coordinated"]
+        always = int((part >= 1.0 - 1e-12).sum())
+        never = int((part <= 1e-12).sum())
+        observed = (
+            f"{row.observed_min}"
+            if row.observed_min == row.observed_max
+            else f"{row.observed_min} to {row.observed_max}"
+        )
+        used = (
+            f"{row.coordinated_min} division{'s' if row.coordinated_min != 1 else ''}"
+            if row.coordinated_min == row.coordinated_max
+            else f"{row.coordinated_min} to {row.coordinated_max} divisions (median "
+            f"{row.coordinated_median:g})"
+        )
+        out.append(
+            f"{sector_name(row.sector)}: the coordinated plan uses {used} vs {observed} "
+            f"observed; {always} division{' gets' if always == 1 else 's get'} coordinated "
+            f"capacity in every scenario, {never} in none."
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------
+
+
+def _jitter(n: int, width: float = 0.12) -> np.ndarray:
+    return np.random.default_rng(0).uniform(-width, width, n) if n > 1 else np.zeros(n)
+
+
+def _box_strip(ax, groups: Sequence[tuple[str, np.ndarray]], colours: Sequence[str]) -> None:
+    """Vertical boxes (quartiles, whiskers to 1.5 IQR) with the scenarios as points."""
+    data = [v[np.isfinite(v)] for _, v in groups]
+    positions = np.arange(1, len(groups) + 1)
+    keep = [i for i, d in enumerate(data) if len(d)]
+    if keep:
+        boxes = ax.boxplot(
+            [data[i] for i in keep],
+            positions=positions[keep],
+            widths=0.5,
+            patch_artist=True,
+            showfliers=False,
+            medianprops={"color": "#111111", "linewidth": 1.0},
+            whiskerprops={"linewidth": 0.7},
+            capprops={"linewidth": 0.7},
+        )
+        for patch, i in zip(boxes["boxes"], keep, strict=True):
+            patch.set_facecolor(colours[i])
+            patch.set_alpha(0.35)
+            patch.set_edgecolor(colours[i])
+    for i, d in enumerate(data):
+        if 0 < len(d) <= _MAX_POINTS:
+            ax.scatter(
+                positions[i] + _jitter(len(d)),
+                d,
+                s=9,
+                color=colours[i],
+                edgecolor="white",
+                linewidth=0.3,
+                zorder=3,
+            )
+    ax.set_xticks(positions, [label for label, _ in groups])
+    ax.set_xlim(0.4, len(groups) + 0.6)
+    ax.grid(axis="y", linewidth=0.4, color="#dddddd")
+    ax.set_axisbelow(True)
+
+
+def metric_figure(scenarios: pd.DataFrame):
+    """Across scenarios: cost of non-coordination (histogram), stranded capital and the
+    debt tied to it (boxes and points, observed vs coordinated).
+
+    Parameters
+    ----------
+    scenarios
+        The done rows of the store's ``scenarios`` table.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three axes.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"cost_of_non_coordination": [280.0, 330.0, 800.0],
+    ...     "stranded_capital_observed": [2181.0, 2911.0, 1491.0],
+    ...     "stranded_capital_coordinated": [0.0, 0.0, 0.0],
+    ...     "stranded_debt_observed": [654.0, 873.0, 447.0],
+    ...     "stranded_debt_coordinated": [0.0, 0.0, 0.0]})
+    >>> [ax.get_ylabel() for ax in metric_figure(s).axes]
+    ['scenarios (count)', 'CNY bn', 'CNY bn']
+    """
+    import matplotlib as mpl
+    from matplotlib.ticker import MaxNLocator
+
+    from geo import maps
+
+    n = len(scenarios)
+    with mpl.rc_context(maps.STYLE):
+        fig = _new_figure((10, 3.8), f"Key metrics across {n} scenario{'s' if n != 1 else ''}")
+        ax_cost, ax_cap, ax_debt = fig.subplots(1, 3, width_ratios=[1.4, 1, 1])
+        cost = pd.to_numeric(scenarios.get("cost_of_non_coordination"), errors="coerce")
+        cost = np.asarray(cost, dtype=float) if cost is not None else np.array([])
+        cost = cost[np.isfinite(cost)]
+        if len(cost):
+            bins = int(np.clip(math.ceil(math.sqrt(len(cost))), 1, 40))
+            ax_cost.hist(cost, bins=bins, color="#0072B2", alpha=0.8, edgecolor="white")
+            median = float(np.median(cost))
+            ax_cost.axvline(median, color="#111111", linestyle="--", linewidth=0.8)
+            ax_cost.annotate(
+                f"median {median:,.1f}",
+                (median, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -3),
+                textcoords="offset points",
+                ha="left",
+                va="top",
+                fontsize=7,
+            )
+        ax_cost.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax_cost.set_xlabel("cost of non-coordination (CNY bn/yr)")
+        ax_cost.set_ylabel("scenarios (count)")
+        ax_cost.set_title("(a) Cost of non-coordination", loc="left")
+        ax_cost.grid(axis="y", linewidth=0.4, color="#dddddd")
+        ax_cost.set_axisbelow(True)
+        colours = [maps.MODE_COLOURS[m] for m in bt.MODES]
+        for ax, stem, heading in (
+            (ax_cap, "stranded_capital", "(b) Stranded capital"),
+            (ax_debt, "stranded_debt", "(c) Debt tied to stranded capacity"),
+        ):
+            groups = []
+            for mode in bt.MODES:
+                col = f"{stem}_{mode}"
+                values = (
+                    pd.to_numeric(scenarios[col], errors="coerce").to_numpy(dtype=float)
+                    if col in scenarios.columns
+                    else np.array([])
+                )
+                groups.append((mode, values))
+            _box_strip(ax, groups, colours)
+            ax.set_ylabel("CNY bn")
+            ax.set_ylim(bottom=0)
+            ax.set_title(heading, loc="left")
+    return fig
+
+
+def regions_boxplot(regions: pd.DataFrame):
+    """Per sector: regions holding coordinated capacity across scenarios (boxes and
+    points), with the observed count as a diamond.
+
+    Parameters
+    ----------
+    regions
+        :func:`geo.batch_tables.regions_by_scenario`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"scenario": ["a", "b"] * 2, "sector": ["nev"] * 2 + ["cement"] * 2,
+    ...     "regions_observed": [31, 31, 30, 30], "regions_coordinated": [2, 5, 20, 22]})
+    >>> regions_boxplot(r).axes[0].get_xlabel()
+    'regions with capacity (count)'
+    """
+    import matplotlib as mpl
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from geo import maps
+
+    sectors = _sector_order(regions["sector"].unique())
+    coo = maps.MODE_COLOURS["coordinated"]
+    obs = maps.MODE_COLOURS["observed"]
+    with mpl.rc_context(maps.STYLE):
+        fig = _new_figure(
+            (7.0, 0.45 * len(sectors) + 1.6),
+            "Regions holding capacity: coordinated plan across scenarios vs observed",
+        )
+        ax = fig.add_subplot()
+        y = np.arange(len(sectors))
+        data = [
+            regions.loc[regions["sector"] == s, "regions_coordinated"].to_numpy(dtype=float)
+            for s in sectors
+        ]
+        boxes = ax.boxplot(
+            data,
+            positions=y,
+            orientation="horizontal",
+            widths=0.55,
+            patch_artist=True,
+            showfliers=False,
+            medianprops={"color": "#111111", "linewidth": 1.0},
+            whiskerprops={"linewidth": 0.7},
+            capprops={"linewidth": 0.7},
+        )
+        for patch in boxes["boxes"]:
+            patch.set_facecolor(coo)
+            patch.set_alpha(0.35)
+            patch.set_edgecolor(coo)
+        for yi, d in zip(y, data, strict=True):
+            if len(d) <= _MAX_POINTS:
+                ax.scatter(
+                    d,
+                    yi + _jitter(len(d), 0.15),
+                    s=8,
+                    color=coo,
+                    edgecolor="white",
+                    linewidth=0.3,
+                    zorder=3,
+                )
+        observed = [
+            float(regions.loc[regions["sector"] == s, "regions_observed"].median()) for s in sectors
+        ]
+        ax.scatter(
+            observed, y, marker="D", s=30, color=obs, edgecolor="black", linewidth=0.4, zorder=4
+        )
+        ax.set_yticks(y, [maps.sector_name(s) for s in sectors])
+        ax.invert_yaxis()
+        top = max([*observed, *(float(d.max()) for d in data if len(d)), 1.0])
+        ax.set_xlim(0, top * 1.08 + 0.5)
+        ax.set_xlabel("regions with capacity (count)")
+        ax.tick_params(axis="y", length=0)
+        ax.grid(axis="x", linewidth=0.4, color="#dddddd")
+        ax.set_axisbelow(True)
+        handles = [
+            Patch(facecolor=coo, alpha=0.5, edgecolor=coo, label="coordinated plan (scenarios)"),
+            Line2D(
+                [],
+                [],
+                marker="D",
+                linestyle="none",
+                color=obs,
+                markeredgecolor="black",
+                label="observed (median over scenarios)",
+            ),
+        ]
+        fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
+    return fig
+
+
+def _new_figure(figsize: tuple[float, float], title: str):
+    """A constrained-layout figure with a bold title (as :mod:`geo.maps` draws them);
+    call inside ``rc_context(geo.maps.STYLE)``."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=tuple(round(x, 1) for x in figsize), layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.03, h_pad=0.03, wspace=0.02, hspace=0.02)
+    fig.suptitle(title)
+    return fig
+
+
+def _outside(regions: pd.DataFrame | None) -> frozenset[str]:
+    """Codes outside national planning (drawn light grey by :func:`geo.maps.china_axes_map`)."""
+    if regions is None or "in_national_planning" not in regions.columns:
+        return NON_MAINLAND
+    frame = regions.reset_index() if "region" not in regions.columns else regions
+    flag = frame["in_national_planning"].astype(str).str.strip().str.lower()
+    return frozenset(frame.loc[~flag.isin(["true", "1", "yes"]), "region"].astype(str))
+
+
+def _sector_order(sectors) -> list[str]:
+    """Shipped sectors in ``sectors.csv`` order, then any others alphabetically."""
+    from geo.maps import SECTOR_NAMES
+
+    present = {str(s) for s in sectors}
+    return [s for s in SECTOR_NAMES if s in present] + sorted(present - set(SECTOR_NAMES))
+
+
+def _map_legend(fig, *, missing: bool, missing_label: str) -> None:
+    from matplotlib.patches import Patch
+
+    from geo import maps
+
+    edge = {"edgecolor": "#9a9a9a", "linewidth": 0.4}
+    handles = [Patch(facecolor=maps.OUTSIDE_COLOUR, label="outside national planning", **edge)]
+    if missing:
+        handles.append(Patch(facecolor=maps.MISSING_COLOUR, label=missing_label, **edge))
+    handles.append(
+        Patch(
+            facecolor="white",
+            edgecolor="#7a7a7a",
+            linewidth=0.5,
+            label="lower-right boxes: South China Sea islands",
+        )
+    )
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=len(handles),
+        frameon=False,
+        handlelength=1.6,
+        handleheight=1.1,
+    )
+
+
+def robustness_maps(
+    robust: pd.DataFrame,
+    regions: pd.DataFrame | None = None,
+    *,
+    provinces=None,
+    ncols: int = 4,
+):
+    """One small map per sector: the share of scenarios in which each division gets
+    coordinated capacity (viridis, fixed 0..1, one colourbar "share of scenarios").
+
+    All 34 divisions are drawn; Taiwan, Hong Kong and Macau light grey (outside national
+    planning), divisions absent from the store's allocation mid grey.
+
+    Parameters
+    ----------
+    robust
+        :func:`geo.batch_tables.robustness`.
+    regions
+        Region table or ``None`` for the shipped one.
+    provinces
+        Boundaries or prepared :class:`geo.maps.MapLayers`.
+    ncols
+        Maps per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One map axes per sector.
+
+    Examples
+    --------
+    >>> from geo.maps import map_axes
+    >>> r = pd.DataFrame({"region": ["110000", "440000"] * 2,
+    ...     "sector": ["nev", "nev", "cement", "cement"], "share_coordinated": [0.2, 1.0, 0, 1]})
+    >>> len(map_axes(robustness_maps(r)))
+    2
+    """
+    import matplotlib as mpl
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    from geo import maps
+
+    layers = (
+        provinces
+        if isinstance(provinces, maps.MapLayers)
+        else maps.map_layers(provinces, simplify_m=2.5 * maps.SIMPLIFY_M)
+    )
+    sectors = _sector_order(robust["sector"].unique())
+    if not sectors:
+        raise ValueError("the robustness table has no rows")
+    ncols = max(1, min(ncols, len(sectors)))
+    nrows = -(-len(sectors) // ncols)
+    norm = Normalize(0.0, 1.0)
+    cmap = mpl.colormaps["viridis"]
+    outside = _outside(regions)
+    missing = False
+    with mpl.rc_context(maps.STYLE):
+        fig = _new_figure(
+            (3.0 * ncols, 2.6 * nrows + 1.0),
+            "Share of scenarios in which each division gets coordinated capacity",
+        )
+        axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+        for ax, sector in zip(axes, sectors, strict=False):
+            part = robust.loc[robust["sector"] == sector]
+            values = pd.Series(
+                part["share_coordinated"].to_numpy(dtype=float),
+                index=part["region"].astype(str),
+            )
+            missing |= bool(set(layers.main) - set(values.index) - set(outside))
+            maps.china_axes_map(
+                ax,
+                values,
+                cmap=cmap,
+                norm=norm,
+                label="share of scenarios",
+                regions=regions,
+                provinces=layers,
+                legend=False,
+                colorbar=False,
+                inset_title=False,
+            )
+            ax.set_title(maps.sector_name(sector), fontsize=8.5)
+        for ax in axes[len(sectors) :]:
+            ax.set_visible(False)
+        mappable = ScalarMappable(norm=norm, cmap=cmap)
+        cbar = fig.colorbar(
+            mappable,
+            ax=list(axes[: len(sectors)]),
+            orientation="horizontal",
+            shrink=0.45,
+            aspect=40,
+            pad=0.01,
+        )
+        cbar.set_label("share of scenarios")
+        cbar.outline.set_linewidth(0.4)
+        cbar.ax.tick_params(width=0.5, length=2.5)
+        _map_legend(fig, missing=missing, missing_label="not in the store's allocation")
+    return fig
+
+
+def debt_maps(ranges: pd.DataFrame, regions: pd.DataFrame | None = None, *, provinces=None):
+    """Two maps per division of the debt tied to stranded capacity under the observed
+    buildout, across scenarios: (a) the median, (b) the range max − min (CNY bn).
+
+    Parameters
+    ----------
+    ranges
+        :func:`geo.batch_tables.regional_ranges`.
+    regions
+        Region table or ``None`` for the shipped one.
+    provinces
+        Boundaries or prepared :class:`geo.maps.MapLayers`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two map axes.
+
+    Examples
+    --------
+    >>> from geo.maps import map_axes
+    >>> r = pd.DataFrame({"region": ["110000", "440000"], "debt_observed_median": [20.0, 5.0],
+    ...                   "debt_observed_range": [3.0, 0.0]})
+    >>> len(map_axes(debt_maps(r)))
+    2
+    """
+    import matplotlib as mpl
+    from matplotlib.colors import Normalize
+
+    from geo import maps
+
+    layers = provinces if isinstance(provinces, maps.MapLayers) else maps.map_layers(provinces)
+    frame = ranges.set_index(ranges["region"].astype(str))
+    with mpl.rc_context(maps.STYLE):
+        fig = _new_figure(
+            (10, 4.9), "Debt tied to stranded capacity by division, observed buildout"
+        )
+        axes = fig.subplots(1, 2)
+        for ax, column, heading, label in (
+            (
+                axes[0],
+                "debt_observed_median",
+                "(a) Median across scenarios",
+                "debt tied to stranded capacity, median (CNY bn)",
+            ),
+            (
+                axes[1],
+                "debt_observed_range",
+                "(b) Range across scenarios (max − min)",
+                "debt tied to stranded capacity, max − min (CNY bn)",
+            ),
+        ):
+            values = frame[column].astype(float)
+            hi = float(np.nanmax([values.max(), 0.0])) if len(values) else 0.0
+            maps.china_axes_map(
+                ax,
+                values,
+                cmap="YlOrRd",
+                norm=Normalize(0.0, hi if hi > 0 else 1.0),
+                label=label,
+                regions=regions,
+                provinces=layers,
+                missing_label="not in the store's allocation",
+                annotate=3,
+                value_format="{:,.0f}",
+            )
+            ax.set_title(heading, loc="left")
+    return fig
+
+
+def _figures(tables: dict[str, pd.DataFrame], folder: Path) -> list[dict]:
+    """Draw and save every figure (none without done scenarios); their HTML records."""
+    from geo import maps
+
+    done = bt.done_scenarios(tables)
+    if done.empty:
+        return []
+    out: list[dict] = []
+
+    def save(fig, stem: str, title: str, caption: str, section: str, svg: bool = True) -> None:
+        base = folder / "figures" / stem
+        if svg:
+            paths = maps.save_figure(fig, base)
+        else:  # maps: the SVG would be ~1 MB each; the PNG as save_figure writes it
+            paths = [base.with_name(base.name + ".png")]
+            paths[0].parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(paths[0], dpi=maps.DPI, format="png", metadata={"Software": None})
+        files = {p.suffix.lstrip("."): f"figures/{p.name}" for p in paths}
+        out.append({"title": title, "caption": caption, "section": section, **files})
+
+    save(
+        metric_figure(done),
+        "metrics",
+        "Key metrics across scenarios",
+        "(a) Histogram of the cost of non-coordination (observed minus coordinated total "
+        "cost, CNY bn/yr; dashed: median). (b) Stranded capital and (c) the debt tied to "
+        "it (CNY bn), observed buildout vs coordinated plan: boxes span the quartiles, "
+        "whiskers 1.5 times the interquartile range, points are scenarios.",
+        "distributions",
+    )
+    regions_long = bt.regions_by_scenario(tables)
+    if not regions_long.empty:
+        save(
+            regions_boxplot(regions_long),
+            "regions_with_capacity",
+            "Regions with capacity",
+            "Per sector, the number of divisions holding coordinated capacity across "
+            "scenarios (boxes and points) and the observed number (diamond).",
+            "regions",
+        )
+    robust = bt.robustness(tables)
+    if not robust.empty:
+        save(
+            robustness_maps(robust),
+            "robustness",
+            "Robustness of the coordinated allocation",
+            "Share of done scenarios in which each division gets coordinated capacity "
+            f"(capacity above {CAPACITY_EPS:g} capacity units), per sector; fixed scale 0 "
+            "to 1.",
+            "robustness",
+            svg=False,
+        )
+    ranges = bt.regional_ranges(tables)
+    if not ranges.empty:
+        save(
+            debt_maps(ranges),
+            "stranded_debt",
+            "Debt tied to stranded capacity by division",
+            "Debt tied to stranded capacity under the observed buildout, summed over "
+            "sectors: median and range (max − min) across done scenarios, CNY bn.",
+            "debt",
+            svg=False,
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------
+
+
+def _cell(value: object, limit: int | None = None) -> dict:
+    """Shown text, sort key and alignment of a table cell; text beyond ``limit``
+    characters is cut in the page (``full`` keeps it for the tooltip; the CSV has it)."""
+    if isinstance(value, (bool, np.bool_)):
+        return {"shown": "yes" if value else "no", "sort": str(int(value)), "text": False}
+    if isinstance(value, (int, np.integer)):
+        return {"shown": f"{int(value):,}", "sort": str(int(value)), "text": False}
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            return {"shown": "", "sort": "", "text": False}
+        shown = f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.4g}"
+        return {"shown": shown, "sort": repr(float(value)), "text": False}
+    if value is None or value is pd.NA or value is pd.NaT:
+        return {"shown": "", "sort": "", "text": True}
+    text = str(value)
+    if limit is not None and len(text) > limit:
+        return {"shown": text[:limit] + " …", "sort": text, "text": True, "full": text}
+    return {"shown": text, "sort": text, "text": True}
+
+
+def _table(
+    frame: pd.DataFrame,
+    stem: str,
+    title: str,
+    unit: str | None = None,
+    cut: Mapping[str, int] | None = None,
+) -> dict:
+    limits = [(cut or {}).get(str(c)) for c in frame.columns]
+    rows = [
+        [_cell(v, n) for v, n in zip(row, limits, strict=True)]
+        for row in frame.itertuples(index=False)
+    ]
+    return {
+        "id": stem,
+        "title": title,
+        "unit": unit if unit is not None else frame.attrs.get("unit", ""),
+        "csv": f"tables/{stem}.csv",
+        "columns": [str(c) for c in frame.columns],
+        "rows": rows,
+    }
+
+
+def report_context(tables: dict[str, pd.DataFrame], store: Path) -> dict:
+    """Everything the template shows except figures, and the frames to write as CSV.
+
+    Examples
+    --------
+    >>> # context = report_context(read_store(path), path)
+    """
+    meta = tables.get("meta", pd.DataFrame(columns=["key", "value"]))
+    identity = dict(zip(meta["key"].astype(str), meta["value"].astype(str), strict=True))
+    done = bt.done_scenarios(tables)
+    frames = {
+        "status_counts": (bt.status_counts(tables), "Scenarios by status", None),
+        "failures": (bt.failures(tables), "Scenarios that were not solved", ""),
+        "distribution": (
+            bt.metric_distribution(tables),
+            "Distribution of the key metrics across done scenarios",
+            None,
+        ),
+        "sector_regions": (
+            bt.sector_regions(tables),
+            "Regions with capacity per sector across done scenarios",
+            "regions (count)",
+        ),
+        "robustness": (
+            bt.robustness(tables),
+            "Robustness: share of done scenarios with capacity, by region and sector",
+            None,
+        ),
+        "regional_debt": (
+            bt.regional_ranges(tables),
+            "Debt tied to stranded capacity by region across done scenarios",
+            "CNY bn",
+        ),
+        "stranded_capacity": (
+            bt.stranded_capacity_ranges(tables),
+            "Stranded capacity by region and sector across done scenarios",
+            "sector capacity unit (see capacity_unit)",
+        ),
+        "scenarios": (bt.scenario_table(tables), "Scenarios and their key metrics", None),
+        "runs": (tables.get("runs", pd.DataFrame()), "Runs (invocations) into this store", ""),
+        "columns": (
+            tables.get("columns", pd.DataFrame()),
+            "Columns of the store and their units",
+            "",
+        ),
+    }
+    sweep_files = tables.get("sweep_files", pd.DataFrame())
+    sweeps = [
+        {
+            "name": str(r.get("name", "")),
+            "source": str(r.get("source", "")),
+            "seed": "" if pd.isna(r.get("seed")) else str(r.get("seed")),
+            "sha256": str(r.get("sha256", "")),
+            "text": str(r.get("text", "")),
+        }
+        for r in sweep_files.to_dict("records")
+    ]
+    return {
+        "store_name": store.name,
+        "identity": identity,
+        "sweep": identity.get("sweep", ""),
+        "n_total": len(tables.get("scenarios", [])),
+        "n_done": len(done),
+        "headline": headline_sentences(tables),
+        "sector_sentences": sector_sentences(tables) if len(done) else [],
+        "ties_note": ties_note(tables),
+        "sweeps": sweeps,
+        "tables": {
+            stem: _table(frame, stem, title, unit, cut={"overrides": 160})
+            for stem, (frame, title, unit) in frames.items()
+        },
+        "table_frames": {stem: frame for stem, (frame, _t, _u) in frames.items()},
+        "map_note": (
+            "Maps use an Albers equal-area projection for China; the South China Sea "
+            "islands are shown in an inset. Light grey: outside national planning (Taiwan, "
+            "Hong Kong, Macau); mid grey: no value."
+        ),
+        "units_note": (
+            "Capacity units are those of the shipped dataset's sectors.csv (the store does "
+            "not record units)."
+        ),
+    }
+
+
+def default_output(store: Path) -> Path:
+    """The report folder next to a store: ``reports/sens.duckdb`` -> ``reports/sens``.
+
+    A store without a suffix gets ``<name>-report``.
+
+    Examples
+    --------
+    >>> default_output(Path("reports/sens.duckdb")).as_posix()
+    'reports/sens'
+    >>> default_output(Path("reports/sens")).as_posix()
+    'reports/sens-report'
+    """
+    store = Path(store)
+    out = store.with_suffix("")
+    return out if out != store else store.with_name(f"{store.name}-report")
+
+
+def _check_target(output: Path, store: Path) -> None:
+    """Refuse to replace anything but a previous report (the store, other files)."""
+    if output.resolve() == store.resolve() or store.resolve().is_relative_to(output.resolve()):
+        raise BatchReportError(
+            f"{display_path(output)}: the report folder would hold or replace the store "
+            f"{display_path(store)}; choose another output folder"
+        )
+    if output.exists() and not output.is_dir():
+        raise BatchReportError(f"{display_path(output)}: exists and is not a folder")
+    if output.is_dir():
+        foreign = sorted(p.name for p in output.iterdir() if p.name not in _REPORT_ENTRIES)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+            raise BatchReportError(
+                f"{display_path(output)}: the folder holds other files ({shown}); the batch "
+                "report replaces its folder as a whole, so choose a new or empty folder"
+            )
+
+
+def render_batch_report(store: Path, output: Path | None = None) -> Path:
+    """Write the HTML report of a batch sweep store.
+
+    Parameters
+    ----------
+    store
+        A DuckDB store written by :func:`optimizer.runner.run_sweep` (``dupopt batch``).
+    output
+        The report folder; default ``store.with_suffix('')``, a folder next to the store
+        (``reports/sens.duckdb`` -> ``reports/sens/``). It receives ``report.html``,
+        ``figures/`` (PNG; SVG for the charts) and ``tables/`` (CSV). The folder is replaced as a
+        whole once the new report is complete; a folder holding other files is refused.
+
+    Returns
+    -------
+    Path
+        The path of ``report.html``.
+
+    Raises
+    ------
+    optimizer.store.StoreError
+        The store is missing, locked or not a dupopt store.
+    BatchReportError
+        The output folder holds other files, or the store itself.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from optimizer.runner import run_sweep
+    >>> from optimizer.sweep import load_sweep
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "sweep.toml").write_text('name = "doc"\\n[grid]\\ndemand = [0.9]\\n')
+    >>> _ = run_sweep(load_sweep(folder / "sweep.toml"), folder / "doc.duckdb",
+    ...               workers=0, progress=False)
+    >>> render_batch_report(folder / "doc.duckdb").relative_to(folder).as_posix()
+    'doc/report.html'
+    """
+    store = Path(store)
+    output = Path(output) if output is not None else default_output(store)
+    tables = read_store(store)
+    _check_target(output, store)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{output.name}-", dir=output.parent))
+    try:
+        context = report_context(tables, store)
+        figures = _figures(tables, tmp)
+        (tmp / "figures").mkdir(exist_ok=True)
+        (tmp / "tables").mkdir()
+        for stem, frame in context.pop("table_frames").items():
+            frame.to_csv(tmp / "tables" / f"{stem}.csv", index=False, lineterminator="\n")
+        env = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(["html", "j2"]),
+        )
+        html = env.get_template(TEMPLATE).render(**context, figures=figures)
+        (tmp / REPORT_FILE).write_text(html, encoding="utf-8")
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a report folder is not
+        _swap(tmp, output)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return output / REPORT_FILE
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _swap(new: Path, target: Path) -> None:
+    """Put the finished folder ``new`` in place of ``target`` (renames only)."""
+    old = None
+    if target.exists():
+        old = target.with_name(f"{_TMP_PREFIX}{target.name}-old-{os.getpid()}")
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        if old is not None and not target.exists():
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

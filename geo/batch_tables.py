@@ -1,0 +1,513 @@
+"""Summary tables of a batch sweep store, for the batch report (pure pandas, no drawing).
+
+Every function takes the dict of DataFrames that :func:`optimizer.store.read_store`
+returns and gives one DataFrame with ``attrs`` ``name`` and ``unit`` (as
+:func:`optimizer.results.named` does). Only scenarios with status ``done`` have results;
+statistics across scenarios are over those. Percentiles are numpy's default (linear
+interpolation between order statistics).
+
+Examples
+--------
+>>> import pandas as pd
+>>> tables = {"scenarios": pd.DataFrame({"scenario": ["a", "b", "c"],
+...     "status": ["done", "done", "failed"], "message": ["", "", "bad draw"],
+...     "cost_of_non_coordination": [10.0, 30.0, float("nan")]})}
+>>> dist = metric_distribution(tables).set_index("metric")
+>>> dist.loc["cost_of_non_coordination", ["count", "median", "unit"]].to_dict()
+{'count': 2, 'median': 20.0, 'unit': 'CNY bn/yr'}
+>>> status_counts(tables)[["status", "scenarios"]].values.tolist()
+[['done', 2], ['failed', 1]]
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+
+import numpy as np
+import pandas as pd
+
+from geo.regions import REGION_NAMES
+from optimizer.batch import SCENARIO_METRICS
+from optimizer.compare import CAPACITY_EPS
+from optimizer.paths import default_data_dir
+from optimizer.results import named
+
+__all__ = [
+    "DONE",
+    "MODES",
+    "QUANTILES",
+    "done_scenarios",
+    "failures",
+    "metric_distribution",
+    "money_metrics",
+    "regional_ranges",
+    "regions_by_scenario",
+    "robustness",
+    "scenario_table",
+    "sector_regions",
+    "sector_units",
+    "status_counts",
+    "stranded_capacity_ranges",
+    "ties",
+]
+
+#: Status of a solved scenario.
+DONE = "done"
+#: The two modes of every solved scenario, in display order.
+MODES = ("observed", "coordinated")
+#: Percentiles of :func:`metric_distribution`: column -> quantile.
+QUANTILES = {"p5": 0.05, "p25": 0.25, "median": 0.5, "p75": 0.75, "p95": 0.95}
+
+
+def _frame(tables: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    frame = tables.get(name)
+    return frame if frame is not None else pd.DataFrame()
+
+
+def money_metrics() -> list[tuple[str, str, str]]:
+    """The scenario metrics in money (``CNY bn`` or ``CNY bn/yr``): (column, unit, text).
+
+    Examples
+    --------
+    >>> [m for m, _, _ in money_metrics()][:3]
+    ['cost_observed', 'cost_coordinated', 'cost_of_non_coordination']
+    """
+    return [(n, u, d) for n, u, d in SCENARIO_METRICS if u.startswith("CNY")]
+
+
+def done_scenarios(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The rows of ``scenarios`` whose status is ``done``, sorted by scenario name.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": ["b", "a"], "status": ["done", "error"]})
+    >>> done_scenarios({"scenarios": s})["scenario"].tolist()
+    ['b']
+    """
+    s = _frame(tables, "scenarios")
+    if s.empty or "status" not in s.columns:
+        return s.iloc[0:0]
+    return s.loc[s["status"] == DONE].sort_values("scenario").reset_index(drop=True)
+
+
+def _done_names(tables: dict[str, pd.DataFrame]) -> list[str]:
+    return (
+        list(done_scenarios(tables)["scenario"])
+        if "scenario" in _frame(tables, "scenarios")
+        else []
+    )
+
+
+def _results(tables: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    """Rows of a results table (``sectors``, ``allocation``) of done scenarios only."""
+    frame = _frame(tables, name)
+    if frame.empty or "scenario" not in frame.columns:
+        return frame
+    return frame.loc[frame["scenario"].isin(_done_names(tables))]
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_units() -> dict[str, str]:
+    with open(default_data_dir() / "sectors.csv", encoding="utf-8", newline="") as fh:
+        return {row["sector"]: row["capacity_unit"] for row in csv.DictReader(fh)}
+
+
+def sector_units(sectors: list[str] | pd.Series | None = None) -> dict[str, str]:
+    """Capacity unit per sector, from the shipped ``data/sectors.csv``.
+
+    The store does not record units; sectors unknown to the shipped dataset get ``""``.
+
+    Examples
+    --------
+    >>> sector_units(["solar_pv", "made_up"])
+    {'solar_pv': 'GW/yr', 'made_up': ''}
+    """
+    units = _shipped_units()
+    if sectors is None:
+        return dict(units)
+    return {str(s): units.get(str(s), "") for s in sectors}
+
+
+def metric_distribution(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Distribution of each money metric across the done scenarios.
+
+    Parameters
+    ----------
+    tables
+        From :func:`optimizer.store.read_store` (only ``scenarios`` is used).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per metric of :func:`money_metrics` present in the store: ``metric``,
+        ``count`` (finite values), ``mean``, ``min``, ``p5``, ``p25``, ``median``, ``p75``,
+        ``p95``, ``max``, ``unit``, ``description``. Statistics are NaN with no values.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": list("abcde"), "status": "done",
+    ...                   "stranded_debt_observed": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    >>> dist = metric_distribution({"scenarios": s})
+    >>> dist[["metric", "p25", "p95", "unit"]].to_dict("records")
+    [{'metric': 'stranded_debt_observed', 'p25': 2.0, 'p95': 4.8, 'unit': 'CNY bn'}]
+    """
+    done = done_scenarios(tables)
+    rows = []
+    for name, unit, description in money_metrics():
+        if name not in done.columns:
+            continue
+        values = pd.to_numeric(done[name], errors="coerce").to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        stats: dict[str, float] = dict.fromkeys(["mean", "min", *QUANTILES, "max"], np.nan)
+        if len(values):
+            stats["mean"] = float(np.mean(values))
+            stats["min"] = float(np.min(values))
+            stats["max"] = float(np.max(values))
+            for column, q in QUANTILES.items():
+                stats[column] = float(np.quantile(values, q))
+        rows.append(
+            {
+                "metric": name,
+                "count": len(values),
+                **stats,
+                "unit": unit,
+                "description": description,
+            }
+        )
+    columns = ["metric", "count", "mean", "min", *QUANTILES, "max", "unit", "description"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["count"] = frame["count"].astype(int)
+    return named(frame, "distribution of key metrics across done scenarios", "see unit column")
+
+
+def robustness(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per region x sector: share of done scenarios in which the region holds capacity.
+
+    A region holds capacity in a scenario when its capacity exceeds
+    :data:`optimizer.compare.CAPACITY_EPS` (in the sector's capacity unit). Region-sector
+    pairs absent from a scenario's allocation count as no capacity.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``region``, ``name``, ``sector``, ``share_coordinated`` and ``share_observed``
+        (0..1), ``scenarios`` (done scenarios, the denominator); sorted by sector then
+        region. Empty when no scenario is done.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": ["a", "b"], "status": "done"})
+    >>> a = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "mode": "coordinated",
+    ...     "region": "110000", "sector": ["nev", "cement", "nev", "cement"],
+    ...     "capacity": [1.0, 0.0, 0.0, 0.0]})
+    >>> r = robustness({"scenarios": s, "allocation": a})
+    >>> r[["sector", "share_coordinated", "share_observed", "scenarios"]].values.tolist()
+    [['cement', 0.0, 0.0, 2], ['nev', 0.5, 0.0, 2]]
+    """
+    columns = ["region", "name", "sector", "share_coordinated", "share_observed", "scenarios"]
+    n = len(_done_names(tables))
+    alloc = _results(tables, "allocation")
+    if n == 0 or alloc.empty:
+        return named(pd.DataFrame(columns=columns), "robustness of the allocation", "share")
+    alloc = alloc.assign(
+        region=alloc["region"].astype(str),
+        built=(pd.to_numeric(alloc["capacity"], errors="coerce") > CAPACITY_EPS).astype(int),
+    )
+    # One count per scenario: max over any duplicate rows of a (scenario, region, sector).
+    per = alloc.groupby(["mode", "scenario", "region", "sector"])["built"].max()
+    counts = per.groupby(["mode", "region", "sector"]).sum().unstack("mode")
+    counts = counts.reindex(columns=list(MODES)).fillna(0.0)
+    frame = (counts / n).reset_index()
+    frame = frame.rename(columns={m: f"share_{m}" for m in MODES})
+    frame.columns.name = None
+    frame.insert(1, "name", frame["region"].map(REGION_NAMES).fillna(frame["region"]))
+    frame["scenarios"] = n
+    frame = frame.sort_values(["sector", "region"]).reset_index(drop=True)
+    return named(frame[columns], "robustness of the allocation", "share of done scenarios (0-1)")
+
+
+def _quantile_columns(grouped, prefix: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            f"{prefix}_min": grouped.min(),
+            f"{prefix}_median": grouped.median(),
+            f"{prefix}_max": grouped.max(),
+        }
+    )
+
+
+def regional_ranges(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per region: min / median / max across done scenarios of the debt tied to
+    stranded capacity (summed over sectors, CNY bn), observed and coordinated.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``region``, ``name``, ``debt_observed_min`` / ``_median`` / ``_max``,
+        ``debt_observed_range`` (max - min), ``debt_coordinated_min`` / ``_median`` /
+        ``_max``, ``debt_coordinated_range``; all CNY bn. A region without rows in a
+        scenario counts as 0 there. Empty when no scenario is done.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": ["a", "b"], "status": "done"})
+    >>> a = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "mode": "observed",
+    ...     "region": "110000", "sector": ["nev", "cement"] * 2,
+    ...     "stranded_debt_cny_bn": [1.0, 2.0, 0.5, 0.5]})
+    >>> r = regional_ranges({"scenarios": s, "allocation": a})
+    >>> r[["debt_observed_min", "debt_observed_max", "debt_observed_range"]].to_numpy().tolist()
+    [[1.0, 3.0, 2.0]]
+    """
+    names = _done_names(tables)
+    alloc = _results(tables, "allocation")
+    stats = ("min", "median", "max", "range")
+    columns = ["region", "name", *(f"debt_{m}_{s}" for m in MODES for s in stats)]
+    if not names or alloc.empty:
+        return named(pd.DataFrame(columns=columns), "stranded debt by region", "CNY bn")
+    alloc = alloc.assign(region=alloc["region"].astype(str))
+    regions = sorted(alloc["region"].unique())
+    parts = []
+    for mode in MODES:
+        rows = alloc.loc[alloc["mode"] == mode]
+        total = rows.groupby(["scenario", "region"])["stranded_debt_cny_bn"].sum().unstack()
+        total = total.reindex(index=names, columns=regions).fillna(0.0)
+        part = _quantile_columns(total, f"debt_{mode}")
+        part[f"debt_{mode}_range"] = part[f"debt_{mode}_max"] - part[f"debt_{mode}_min"]
+        parts.append(part)
+    frame = pd.concat(parts, axis=1).rename_axis("region").reset_index()
+    frame.insert(1, "name", frame["region"].map(REGION_NAMES).fillna(frame["region"]))
+    return named(frame[columns], "debt tied to stranded capacity by region", "CNY bn")
+
+
+def stranded_capacity_ranges(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per region x sector: min / median / max of stranded capacity across done scenarios.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``region``, ``name``, ``sector``, ``observed_min`` / ``_median`` / ``_max``,
+        ``coordinated_min`` / ``_median`` / ``_max`` (in the sector's capacity unit) and
+        ``capacity_unit``. Pairs absent from a scenario count as 0 there.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": ["a", "b", "c"], "status": "done"})
+    >>> a = pd.DataFrame({"scenario": ["a", "b", "c"], "mode": "observed",
+    ...     "region": "110000", "sector": "solar_pv", "stranded_capacity": [3.0, 1.0, 2.0]})
+    >>> r = stranded_capacity_ranges({"scenarios": s, "allocation": a})
+    >>> r[["observed_min", "observed_median", "observed_max"]].to_numpy().tolist()
+    [[1.0, 2.0, 3.0]]
+    >>> r["capacity_unit"].tolist()
+    ['GW/yr']
+    """
+    names = _done_names(tables)
+    alloc = _results(tables, "allocation")
+    columns = [
+        "region",
+        "name",
+        "sector",
+        *(f"{m}_{s}" for m in MODES for s in ("min", "median", "max")),
+        "capacity_unit",
+    ]
+    if not names or alloc.empty:
+        return named(pd.DataFrame(columns=columns), "stranded capacity ranges", "capacity unit")
+    alloc = alloc.assign(region=alloc["region"].astype(str))
+    pairs = alloc[["region", "sector"]].drop_duplicates()
+    pair_index = pd.MultiIndex.from_frame(pairs.sort_values(["sector", "region"]))
+    parts = []
+    for mode in MODES:
+        rows = alloc.loc[alloc["mode"] == mode]
+        wide = rows.groupby(["region", "sector", "scenario"])["stranded_capacity"].sum()
+        wide = wide.unstack("scenario").reindex(index=pair_index, columns=names).fillna(0.0)
+        parts.append(
+            pd.DataFrame(
+                {
+                    f"{mode}_min": wide.min(axis=1),
+                    f"{mode}_median": wide.median(axis=1),
+                    f"{mode}_max": wide.max(axis=1),
+                }
+            )
+        )
+    frame = pd.concat(parts, axis=1).reset_index()
+    frame.insert(1, "name", frame["region"].map(REGION_NAMES).fillna(frame["region"]))
+    frame["capacity_unit"] = frame["sector"].map(sector_units(frame["sector"].unique()))
+    frame = frame.sort_values(["sector", "region"]).reset_index(drop=True)
+    return named(frame[columns], "stranded capacity by region and sector", "capacity unit")
+
+
+def regions_by_scenario(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Regions holding capacity per done scenario, sector and mode (from ``sectors``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scenario``, ``sector``, ``regions_observed``, ``regions_coordinated``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": ["a"], "status": "done"})
+    >>> sec = pd.DataFrame({"scenario": "a", "mode": ["observed", "coordinated"],
+    ...                     "sector": "nev", "regions": [31, 4]})
+    >>> regions_by_scenario({"scenarios": s, "sectors": sec}).values.tolist()
+    [['a', 'nev', 31, 4]]
+    """
+    columns = ["scenario", "sector", *(f"regions_{m}" for m in MODES)]
+    rows = _results(tables, "sectors")
+    if rows.empty:
+        return named(pd.DataFrame(columns=columns), "regions with capacity", "regions")
+    wide = rows.pivot_table(
+        index=["scenario", "sector"], columns="mode", values="regions", aggfunc="sum"
+    )
+    wide = wide.reindex(columns=list(MODES))
+    wide.columns = [f"regions_{m}" for m in wide.columns]
+    frame = wide.reset_index().sort_values(["sector", "scenario"]).reset_index(drop=True)
+    for m in MODES:
+        frame[f"regions_{m}"] = frame[f"regions_{m}"].fillna(0).astype(int)
+    return named(frame[columns], "regions with capacity per scenario", "regions")
+
+
+def sector_regions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per sector: regions with capacity across done scenarios, observed vs coordinated.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sector``, ``observed_min``, ``observed_max``, ``coordinated_min``,
+        ``coordinated_median``, ``coordinated_max`` (counts of regions), ``scenarios``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": ["a", "b"], "status": "done"})
+    >>> sec = pd.DataFrame({"scenario": ["a", "a", "b", "b"],
+    ...     "mode": ["observed", "coordinated"] * 2, "sector": "nev", "regions": [31, 4, 31, 6]})
+    >>> row = sector_regions({"scenarios": s, "sectors": sec}).to_dict("records")[0]
+    >>> [row[k] for k in ("observed_min", "coordinated_min", "coordinated_median", "scenarios")]
+    [31, 4, 5.0, 2]
+    """
+    long = regions_by_scenario(tables)
+    columns = [
+        "sector",
+        "observed_min",
+        "observed_max",
+        "coordinated_min",
+        "coordinated_median",
+        "coordinated_max",
+        "scenarios",
+    ]
+    if long.empty:
+        return named(pd.DataFrame(columns=columns), "regions with capacity by sector", "regions")
+    g = long.groupby("sector")
+    frame = pd.DataFrame(
+        {
+            "observed_min": g["regions_observed"].min(),
+            "observed_max": g["regions_observed"].max(),
+            "coordinated_min": g["regions_coordinated"].min(),
+            "coordinated_median": g["regions_coordinated"].median().astype(float),
+            "coordinated_max": g["regions_coordinated"].max(),
+            "scenarios": g["scenario"].nunique(),
+        }
+    ).reset_index()
+    return named(frame[columns], "regions with capacity by sector", "regions")
+
+
+def status_counts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Scenarios per status (``done`` first, then by count), with their share.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": list("abc"), "status": ["failed", "done", "done"]})
+    >>> status_counts({"scenarios": s}).values.tolist()
+    [['done', 2, 0.6666666666666666], ['failed', 1, 0.3333333333333333]]
+    """
+    s = _frame(tables, "scenarios")
+    columns = ["status", "scenarios", "share"]
+    if s.empty or "status" not in s.columns:
+        return named(pd.DataFrame(columns=columns), "scenarios by status", "scenarios; share")
+    counts = s["status"].astype(str).value_counts()
+    frame = pd.DataFrame({"status": counts.index.astype(str), "scenarios": counts.to_numpy()})
+    frame["first"] = frame["status"] != DONE
+    frame = frame.sort_values(["first", "scenarios", "status"], ascending=[True, False, True])
+    frame["scenarios"] = frame["scenarios"].astype(int)
+    frame["share"] = frame["scenarios"] / len(s)
+    frame = frame[columns].reset_index(drop=True)
+    return named(frame, "scenarios by status", "scenarios; share of all scenarios")
+
+
+def failures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The scenarios that were not solved: ``scenario``, ``kind``, ``status``, ``message``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": ["a", "b"], "kind": "grid", "status": ["done", "failed"],
+    ...                   "message": ["", "invalid draw"]})
+    >>> failures({"scenarios": s}).values.tolist()
+    [['b', 'grid', 'failed', 'invalid draw']]
+    """
+    s = _frame(tables, "scenarios")
+    columns = ["scenario", "kind", "status", "message"]
+    if s.empty or "status" not in s.columns:
+        return named(pd.DataFrame(columns=columns), "failed scenarios", "")
+    bad = s.loc[s["status"] != DONE].reindex(columns=columns)
+    bad = bad.assign(message=bad["message"].fillna("").astype(str))
+    return named(bad.sort_values("scenario").reset_index(drop=True), "failed scenarios", "")
+
+
+def ties(tables: dict[str, pd.DataFrame]) -> tuple[int, int]:
+    """(done scenarios whose optimum has ties in either mode, done scenarios).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": list("abc"), "status": "done",
+    ...                   "alternative_optima": [True, False, True]})
+    >>> ties({"scenarios": s})
+    (2, 3)
+    """
+    done = done_scenarios(tables)
+    if "alternative_optima" not in done.columns:
+        return 0, len(done)
+    flags = done["alternative_optima"].astype("boolean").fillna(False).astype(bool)
+    return int(flags.sum()), len(done)
+
+
+def scenario_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per scenario: name, kind, status, ties, overrides and the money metrics.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": ["a"], "kind": "grid", "status": "done",
+    ...     "overrides": ['{"demand": 1.1}'], "alternative_optima": [False],
+    ...     "cost_of_non_coordination": [12.5]})
+    >>> scenario_table({"scenarios": s}).iloc[0]["overrides"]
+    'demand=1.1'
+    """
+    s = _frame(tables, "scenarios")
+    metrics = [m for m, _, _ in money_metrics()]
+    columns = ["scenario", "kind", "status", "alternative_optima", "overrides", *metrics]
+    if s.empty:
+        return named(pd.DataFrame(columns=columns), "scenarios", "CNY bn; CNY bn/yr")
+    frame = s.reindex(columns=columns).sort_values("scenario").reset_index(drop=True)
+    frame["overrides"] = frame["overrides"].map(_overrides_text)
+    return named(frame, "scenarios", "metrics in CNY bn/yr (costs) and CNY bn (capital, debt)")
+
+
+def _overrides_text(value: object) -> str:
+    """``{"demand": 1.1}`` as ``demand=1.1``; anything unreadable as it is."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    if not isinstance(parsed, dict):
+        return value
+    return ", ".join(f"{k}={_short(v)}" for k, v in parsed.items())
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_short(v)}" for k, v in value.items()) + "}"
+    return str(value)

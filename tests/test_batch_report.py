@@ -1,0 +1,278 @@
+"""The batch report of a sweep store: tables against direct computations, files, escaping,
+edge cases (no or one done scenario) and the atomic replacement of the report folder."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import textwrap
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo import batch_report, batch_tables
+from geo.batch_report import BatchReportError, render_batch_report
+from optimizer.compare import CAPACITY_EPS
+from optimizer.runner import run_sweep
+from optimizer.store import read_store
+from optimizer.sweep import load_sweep
+
+SWEEP = """\
+name = "t"
+[grid]
+demand = [0.9, 1.1]
+[monte_carlo]
+samples = 6
+seed = 1
+[monte_carlo.vary]
+cost_factor = { distribution = "uniform", low = 0.8, high = 1.2, independent = true }
+"""
+
+
+def _run(folder: Path, text: str, name: str = "s") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sweep.toml").write_text(textwrap.dedent(text), encoding="utf-8")
+    store = folder / f"{name}.duckdb"
+    run_sweep(load_sweep(folder / "sweep.toml"), store, workers=0, progress=False)
+    return store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    return _run(tmp_path_factory.mktemp("batch"), SWEEP)
+
+
+@pytest.fixture(scope="module")
+def report(store) -> Path:
+    return render_batch_report(store)
+
+
+@pytest.fixture(scope="module")
+def tables(store) -> dict[str, pd.DataFrame]:
+    return read_store(store)
+
+
+def _sql(store: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _text(html: str) -> str:
+    """The page's visible text with entities decoded (no styles or scripts)."""
+    import html as html_lib
+
+    body = re.sub(r"<style>.*?</style>|<script>.*?</script>", "", html, flags=re.S)
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", body))
+
+
+def test_report_folder_and_files(store, report):
+    """Default folder next to the store; every image and CSV linked from the page exists;
+    nothing is loaded from the network."""
+    assert report == store.with_suffix("") / "report.html"
+    html = report.read_text(encoding="utf-8")
+    images = re.findall(r'<img src="([^"]+)"', html)
+    assert {Path(i).stem for i in images} == {
+        "metrics",
+        "regions_with_capacity",
+        "robustness",
+        "stranded_debt",
+    }
+    links = re.findall(r'href="([^"#]+)"', html)
+    for target in [*images, *links]:
+        assert (report.parent / target).stat().st_size > 0, target
+    assert any(link.endswith("robustness.csv") for link in links)
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert not list(store.parent.glob(".batch-report-*"))  # no temporary folder left
+
+
+def test_robustness_equals_sql(store, tables):
+    """Shares per cell equal a direct SQL count over the done scenarios."""
+    robust = batch_tables.robustness(tables)
+    n_done = _sql(store, "SELECT count(*) FROM scenarios WHERE status = 'done'")[0][0]
+    assert (robust["scenarios"] == n_done).all()
+    assert len(robust) == len(tables["allocation"][["region", "sector"]].drop_duplicates())
+    partial = robust.loc[robust["share_coordinated"].between(0.01, 0.99)]
+    assert len(partial) >= 2, "the fixture should give shares strictly between 0 and 1"
+    cells = [*partial.iloc[[0, -1]].itertuples(), *robust.iloc[[0]].itertuples()]
+    for row in cells:
+        for mode in ("coordinated", "observed"):
+            expected = _sql(
+                store,
+                "SELECT count(*) FILTER (WHERE a.capacity > ?) / count(DISTINCT s.scenario) "
+                "FROM scenarios s LEFT JOIN allocation a ON a.scenario = s.scenario "
+                "AND a.mode = ? AND a.region = ? AND a.sector = ? WHERE s.status = 'done'",
+                [CAPACITY_EPS, mode, row.region, row.sector],
+            )[0][0]
+            assert getattr(row, f"share_{mode}") == pytest.approx(expected), (row, mode)
+    # The observed buildout is fixed: every share is 0 or 1.
+    assert set(robust["share_observed"].unique()) <= {0.0, 1.0}
+
+
+def test_distribution_equals_numpy(tables):
+    """Count, mean, extremes and percentiles of each money metric equal numpy's."""
+    dist = batch_tables.metric_distribution(tables).set_index("metric")
+    done = tables["scenarios"].loc[tables["scenarios"]["status"] == "done"]
+    assert "cost_of_non_coordination" in dist.index
+    assert "unmet_sectors_observed" not in dist.index  # a count, not money
+    for metric, row in dist.iterrows():
+        values = done[metric].to_numpy(dtype=float)
+        assert row["count"] == len(values)
+        assert row["mean"] == pytest.approx(values.mean())
+        assert row["min"] == values.min() and row["max"] == values.max()
+        for column, q in (("p5", 5), ("p25", 25), ("median", 50), ("p75", 75), ("p95", 95)):
+            assert row[column] == pytest.approx(np.percentile(values, q)), (metric, column)
+        assert row["unit"] in ("CNY bn", "CNY bn/yr")
+
+
+def test_headline_numbers_equal_the_tables(store, report, tables):
+    """The headline states the range and median of the cost of non-coordination, the
+    stranded debt medians and the tie share, as computed from the store."""
+    text = _text(report.read_text(encoding="utf-8"))
+    cost = np.array([r[0] for r in _sql(store, "SELECT cost_of_non_coordination FROM scenarios")])
+    sentence = (
+        f"Across {len(cost)} done scenarios (of {len(cost)} in the store) the cost of "
+        f"non-coordination ranged from CNY {cost.min():,.1f} to CNY {cost.max():,.1f} bn/yr "
+        f"(median {np.median(cost):,.1f})."
+    )
+    assert sentence in text
+    debt = np.array([r[0] for r in _sql(store, "SELECT stranded_debt_observed FROM scenarios")])
+    assert f"Debt tied to stranded capacity: median CNY {np.median(debt):,.1f} bn" in text
+    tied = _sql(store, "SELECT count(*) FILTER (WHERE alternative_optima) FROM scenarios")[0][0]
+    assert f"Ties: {tied} of {len(cost)} done scenarios" in text
+    # The sweep file is shown, and the distribution table's CSV matches the function.
+    assert 'cost_factor = { distribution = "uniform"' in text
+    csv = pd.read_csv(report.parent / "tables" / "distribution.csv")
+    expected = batch_tables.metric_distribution(tables)
+    np.testing.assert_allclose(csv["median"], expected["median"])
+
+
+def test_regional_ranges_equal_pandas(tables):
+    """Per region min / median / max of the summed stranded debt across done scenarios."""
+    ranges = batch_tables.regional_ranges(tables).set_index("region")
+    alloc = tables["allocation"]
+    per = (
+        alloc.loc[alloc["mode"] == "observed"]
+        .groupby(["region", "scenario"])["stranded_debt_cny_bn"]
+        .sum()
+        .unstack()
+    )
+    for region in ("130000", "440000"):
+        values = per.loc[region].to_numpy()
+        row = ranges.loc[region]
+        assert row["debt_observed_min"] == pytest.approx(values.min())
+        assert row["debt_observed_median"] == pytest.approx(np.median(values))
+        assert row["debt_observed_range"] == pytest.approx(values.max() - values.min())
+
+
+def test_markup_from_the_store_is_escaped(store, tmp_path):
+    """A failure message, sweep text and sweep name with markup appear escaped only."""
+    evil = tmp_path / "evil.duckdb"
+    shutil.copy(store, evil)
+    con = duckdb.connect(str(evil))
+    try:
+        con.execute(
+            "UPDATE scenarios SET status = 'error', message = ? WHERE scenario = 'mc-0006'",
+            ["<script>alert('x')</script> & more"],
+        )
+        for table in ("sectors", "allocation", "costs"):
+            con.execute(f"DELETE FROM {table} WHERE scenario = 'mc-0006'")
+        con.execute("UPDATE sweep_files SET text = text || '# </pre><b onmouseover=x>hi</b>'")
+        con.execute("UPDATE meta SET value = '<i>t</i>' WHERE key = 'sweep'")
+    finally:
+        con.close()
+    report = render_batch_report(evil, tmp_path / "out")
+    html = report.read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more" in html
+    assert "# &lt;/pre&gt;&lt;b onmouseover=x&gt;hi&lt;/b&gt;" in html
+    assert "Batch sweep: &lt;i&gt;t&lt;/i&gt;" in html
+    assert "<script>alert" not in html and "<b onmouseover" not in html and "<i>t" not in html
+    text = _text(html)
+    assert "1 of 9 scenario was not solved (error 1)" in text
+    failures = pd.read_csv(report.parent / "tables" / "failures.csv")
+    assert failures["scenario"].tolist() == ["mc-0006"]
+    robust = pd.read_csv(report.parent / "tables" / "robustness.csv")
+    assert (robust["scenarios"] == 8).all()
+
+
+def test_store_without_done_scenarios(tmp_path):
+    """Every variant fails (negative draws): the report renders, says so, draws no maps."""
+    store = _run(
+        tmp_path,
+        """\
+        name = "none"
+        include_base = false
+        [monte_carlo]
+        samples = 3
+        seed = 0
+        [monte_carlo.vary]
+        demand = { distribution = "normal", mean = -1.0, sd = 0.1 }
+        """,
+    )
+    report = render_batch_report(store)
+    html = report.read_text(encoding="utf-8")
+    assert "<img" not in html
+    assert not list((report.parent / "figures").iterdir())
+    text = _text(html)
+    assert "No scenario in this store has results: 0 of 3 scenarios are done" in text
+    failures = pd.read_csv(report.parent / "tables" / "failures.csv")
+    assert len(failures) == 3 and failures["message"].str.contains("invalid draw").all()
+    assert len(pd.read_csv(report.parent / "tables" / "robustness.csv")) == 0
+
+
+def test_store_with_one_done_scenario(tmp_path):
+    """One scenario: shares are 0 or 1, the headline says 'the one done scenario'."""
+    store = _run(tmp_path, 'name = "one"\n')
+    tables = read_store(store)
+    robust = batch_tables.robustness(tables)
+    alloc = tables["allocation"]
+    built = alloc.loc[alloc["mode"] == "coordinated"].set_index(["region", "sector"])["capacity"]
+    got = robust.set_index(["region", "sector"])["share_coordinated"]
+    pd.testing.assert_series_equal(
+        got.sort_index(), (built > CAPACITY_EPS).astype(float).sort_index(), check_names=False
+    )
+    report = render_batch_report(store, tmp_path / "one-report")
+    text = _text(report.read_text(encoding="utf-8"))
+    cost = tables["scenarios"]["cost_of_non_coordination"].iloc[0]
+    assert (
+        "In the one done scenario (of 1 in the store) the cost of non-coordination is "
+        f"CNY {cost:,.1f} bn/yr." in text
+    )
+    assert (report.parent / "figures" / "robustness.png").stat().st_size > 0
+
+
+def test_refuses_to_replace_other_files(store, tmp_path):
+    """A folder with other files, or the store's own folder, is never replaced."""
+    other = tmp_path / "busy"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    with pytest.raises(BatchReportError, match=r"notes\.txt"):
+        render_batch_report(store, other)
+    assert (other / "notes.txt").read_text() == "keep me"
+    with pytest.raises(BatchReportError, match="store"):
+        render_batch_report(store, store.parent)
+    assert store.is_file()
+
+
+def test_interrupted_render_keeps_the_previous_report(report, tmp_path, monkeypatch):
+    """A render that fails half-way leaves the previous report as it was, and no
+    temporary folder."""
+    out = tmp_path / "rep"
+    shutil.copytree(report.parent, out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("killed while drawing")
+
+    monkeypatch.setattr(batch_report, "robustness_maps", broken)
+    store = report.parent.with_suffix(".duckdb")
+    with pytest.raises(RuntimeError, match="killed"):
+        render_batch_report(store, out)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ["rep"]

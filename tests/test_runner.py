@@ -1,0 +1,249 @@
+"""Sweeps end to end: on a Dask LocalCluster, killed and resumed, failures isolated,
+stores never mixed."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from optimizer.runner import run_sweep
+from optimizer.store import StoreError, query, read_store
+from optimizer.sweep import load_sweep
+
+# Independent regional cost factors make every optimum unique, so results can be compared
+# cell by cell between runs (the default data alone has ties).
+SWEEP = """
+name = "{name}"
+chunk_size = {chunk}
+[grid]
+"demand.solar_pv" = [0.8, 1.2]
+[monte_carlo]
+samples = {samples}
+seed = 5
+[monte_carlo.vary]
+cost_factor = {{ distribution = "uniform", low = 0.8, high = 1.2, independent = true }}
+export = {{ distribution = "uniform", low = 0.7, high = 1.1 }}
+financing_rate = {{ distribution = "triangular", low = 0.8, mode = 1.0, high = 1.5 }}
+"""
+
+
+def _sweep_file(folder: Path, name="t", samples=20, chunk=4, extra="") -> Path:
+    path = folder / f"{name}.toml"
+    text = SWEEP.format(name=name, samples=samples, chunk=chunk) + textwrap.dedent(extra)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """The reference: the 40-sample sweep run in this process."""
+    folder = tmp_path_factory.mktemp("clean")
+    path = _sweep_file(folder, samples=40)
+    summary = run_sweep(load_sweep(path), folder / "clean.duckdb", workers=0, progress=False)
+    assert summary.done == 43 and summary.failed == 0
+    return read_store(folder / "clean.duckdb")
+
+
+def _assert_same_results(tables, reference, names=None):
+    s = tables["scenarios"].set_index("scenario").sort_index()
+    r = reference["scenarios"].set_index("scenario").sort_index()
+    if names is not None:
+        r = r.loc[names]
+    assert list(s.index) == list(r.index)
+    for column in ("cost_observed", "cost_coordinated", "cost_of_non_coordination"):
+        assert s[column].to_numpy() == pytest.approx(r[column].to_numpy(), rel=1e-9)
+    for column in ("stranded_debt_observed", "stranded_capital_coordinated"):
+        assert s[column].to_numpy() == pytest.approx(r[column].to_numpy(), rel=1e-6, abs=1e-6)
+    unique = s.index[~s["alternative_optima"].astype(bool) & ~r["alternative_optima"].astype(bool)]
+    assert len(unique) >= len(s) - 3  # the grid points keep the default data's ties
+
+    def cells(t):
+        a = t["allocation"]
+        a = a.loc[a["scenario"].isin(unique)]
+        return a.set_index(["scenario", "mode", "region", "sector"]).sort_index()
+
+    a, b = cells(tables), cells(reference)
+    assert a.index.equals(b.index) and a.index.is_unique
+    scale = b["capacity"].abs().max()
+    assert a["capacity"].to_numpy() == pytest.approx(b["capacity"].to_numpy(), abs=1e-7 * scale)
+
+
+def test_a_sweep_on_a_local_cluster_equals_the_in_process_run(tmp_path, clean):
+    path = _sweep_file(tmp_path, samples=40)
+    seen = []
+    summary = run_sweep(
+        load_sweep(path),
+        tmp_path / "dask.duckdb",
+        workers=2,
+        progress=False,
+        on_progress=lambda s: seen.append(s.done),
+    )
+    assert (summary.done, summary.failed, summary.skipped, summary.workers) == (43, 0, 0, 2)
+    assert seen == sorted(seen) and seen[-1] == 43 and len(seen) >= 10  # chunks of 4
+    tables = read_store(tmp_path / "dask.duckdb")
+    assert tables["scenarios"]["worker"].nunique() == 2  # both workers took chunks
+    _assert_same_results(tables, clean)
+    rerun = run_sweep(load_sweep(path), tmp_path / "dask.duckdb", workers=0, progress=False)
+    assert (rerun.done, rerun.skipped) == (0, 43)
+
+
+def _progress(stream, at_least: int, timeout: float) -> int:
+    """Read the progress bar until it shows at least ``at_least`` scenarios done."""
+    fd = stream.fileno()
+    os.set_blocking(fd, False)
+    text, deadline = "", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            data = b""
+        if data:
+            text += data.decode("utf-8", "replace")
+            counts = [int(m) for m in re.findall(r"(\d+)/\d+ \[", text)]
+            if counts and counts[-1] >= at_least:
+                return counts[-1]
+        time.sleep(0.05)
+    raise AssertionError(f"no progress to {at_least} within {timeout} s:\n{text[-2000:]}")
+
+
+def test_sigkill_of_the_driver_then_resume(tmp_path, clean):
+    """Kill -9 the driver mid-sweep; the same command resumes; every scenario is in the
+    store exactly once, with the results of a clean run."""
+    path = _sweep_file(tmp_path, samples=40, chunk=2)
+    store = tmp_path / "killed.duckdb"
+    command = [sys.executable, "-m", "dupopt", "batch", str(path), "-o", str(store)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        shown = _progress(proc.stderr, 8, timeout=180)
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    psutil.wait_procs(workers, timeout=30)  # the local workers die with their driver
+    assert not [p for p in workers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    partial = query(store, "SELECT count(*) AS n, count(DISTINCT scenario) AS d FROM scenarios")
+    committed = int(partial["n"][0])
+    assert committed == int(partial["d"][0]) and shown <= committed + 8 and committed < 43
+    # no half-written scenario: each committed scenario has its tables
+    per = query(store, "SELECT scenario, count(*) AS n FROM allocation GROUP BY scenario")
+    assert len(per) == committed and per["n"].nunique() == 1
+
+    done = subprocess.run([*command, "--no-progress"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"{43 - committed} done, 0 failed, {committed} skipped" in done.stdout
+    tables = read_store(store)
+    assert tables["scenarios"]["scenario"].is_unique and len(tables["scenarios"]) == 43
+    assert list(tables["runs"]["outcome"]) == ["running", "finished"]  # the killed run
+    _assert_same_results(tables, clean)
+
+
+def test_a_failing_scenario_does_not_stop_the_batch(tmp_path):
+    extra = """
+    [[scenarios]]
+    name = "ok"
+    "demand.solar_pv" = 1.1
+    """
+    path = _sweep_file(tmp_path, samples=12, extra=extra)
+    text = path.read_text().replace(
+        'export = { distribution = "uniform", low = 0.7, high = 1.1 }',
+        'export = { distribution = "normal", mean = 1.0, sd = 0.7 }',
+    )
+    path.write_text(text)
+    sweep = load_sweep(path)
+    bad = {j.name for j in sweep.jobs if j.error}
+    assert 0 < len(bad) < 6
+    summary = run_sweep(sweep, tmp_path / "s.duckdb", workers=2, progress=False)
+    assert summary.failed == len(bad) and summary.done == len(sweep.jobs) - len(bad)
+    s = read_store(tmp_path / "s.duckdb")["scenarios"].set_index("scenario")
+    assert set(s.index[s["status"] != "done"]) == bad
+    assert s.loc[sorted(bad), "message"].str.contains("export drawn -").all()
+    assert s.loc[sorted(bad), "cost_observed"].isna().all()
+    assert s.loc[s["status"] == "done", "cost_of_non_coordination"].notna().all()
+    assert {n for n, _ in summary.failures} == bad
+    retried = run_sweep(sweep, tmp_path / "s.duckdb", workers=0, progress=False, retry_failed=True)
+    assert (retried.failed, retried.skipped) == (len(bad), len(sweep.jobs) - len(bad))
+    assert len(read_store(tmp_path / "s.duckdb")["scenarios"]) == len(sweep.jobs)
+
+
+def test_a_lost_worker_is_replaced_and_its_tasks_rerun(tmp_path):
+    path = _sweep_file(tmp_path, samples=30, chunk=2)
+    killed = []
+
+    def kill_one_worker(summary):
+        if killed:
+            return
+        for child in psutil.Process().children(recursive=True):
+            # a Dask worker process (not the multiprocessing resource tracker)
+            if any("spawn_main" in part for part in child.cmdline()):
+                child.kill()
+                killed.append(child.pid)
+                return
+
+    summary = run_sweep(
+        load_sweep(path),
+        tmp_path / "s.duckdb",
+        workers=2,
+        progress=False,
+        on_progress=kill_one_worker,
+    )
+    assert killed
+    gone = not psutil.pid_exists(killed[0])
+    assert gone or psutil.Process(killed[0]).status() == psutil.STATUS_ZOMBIE
+    assert (summary.done, summary.failed) == (33, 0)
+    s = read_store(tmp_path / "s.duckdb")["scenarios"]
+    assert s["scenario"].is_unique and (s["status"] == "done").all()
+    pids = {int(w.rsplit(":", 1)[1]) for w in s["worker"]}
+    assert len(pids - set(killed)) >= 2  # the nanny started a new worker, which took work
+
+
+def test_stores_are_never_mixed(tmp_path, scenario_dir, files):
+    path = _sweep_file(tmp_path, samples=2)
+    store = tmp_path / "s.duckdb"
+    run_sweep(load_sweep(path), store, workers=0, progress=False)
+    before = query(store, "SELECT count(*) AS n FROM allocation")["n"][0]
+    # another base dataset (one demand figure changed)
+    files.set_cell("demand.csv", "value", "2.0", region="110000", sector="aluminium")
+    moved = path.read_text().replace('name = "t"', f'name = "t"\nscenario = "{scenario_dir}"')
+    other_data = tmp_path / "other_data.toml"
+    other_data.write_text(moved)
+    with pytest.raises(StoreError, match="another base dataset"):
+        run_sweep(load_sweep(other_data), store, workers=0, progress=False)
+    # the same names defined differently
+    changed = tmp_path / "changed.toml"
+    changed.write_text(path.read_text().replace("[0.8, 1.2]", "[0.7, 1.2]"))
+    with pytest.raises(StoreError, match="other overrides"):
+        run_sweep(load_sweep(changed), store, workers=0, progress=False)
+    # another sweep
+    renamed = tmp_path / "renamed.toml"
+    renamed.write_text(path.read_text().replace('name = "t"', 'name = "u"'))
+    with pytest.raises(StoreError, match="another sweep name"):
+        run_sweep(load_sweep(renamed), store, workers=0, progress=False)
+    # another model version
+    import duckdb
+
+    with duckdb.connect(str(store)) as con:
+        con.execute("UPDATE meta SET value = '0.0.1+old' WHERE key = 'model_version'")
+    with pytest.raises(StoreError, match="another model version"):
+        run_sweep(load_sweep(path), store, workers=0, progress=False)
+    assert query(store, "SELECT count(*) AS n FROM allocation")["n"][0] == before
+    # refusing to resume when asked not to
+    with pytest.raises(StoreError, match="exists"):
+        run_sweep(load_sweep(path), store, workers=0, progress=False, resume=False)
