@@ -90,9 +90,9 @@ def model_for(
         base = scenario.with_parameters(fiscal_limit=structure[0], min_plant_scale=structure[1])
         model = ParametricModel(base, mode, arcs, threads=1)
         _MODELS[cache_key] = model
-        while len(_MODELS) > _KEEP:
-            _MODELS.popitem(last=False)
     _MODELS.move_to_end(cache_key)
+    while len(_MODELS) > _KEEP:
+        _MODELS.popitem(last=False)
     return model
 
 
@@ -120,7 +120,8 @@ def run_chunk(
         Whether to test each optimum for ties (alternative optima).
     """
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    rows, params, costs, sectors, alloc = [], [], [], [], []
+    rows, params, costs = [], [], []
+    tables = _Tables()
     build_s = solve_s = 0.0
     for job in jobs:
         t0 = time.perf_counter()
@@ -166,17 +167,15 @@ def run_chunk(
                 "wall_s": time.perf_counter() - t0,
             }
         )
-        index = model.index
         for mode, r in results.items():
             costs.extend((job.name, mode, t, v) for t, v in r.terms.items())
-            sectors.append(_sector_rows(job.name, r, index, model))
-            alloc.append(_allocation_rows(job.name, r, index))
+            tables.add(job.name, r, model)
     return ChunkResult(
         scenarios=pd.DataFrame(rows),
         parameters=pd.DataFrame(params, columns=["scenario", "key", "value", "text"]),
         costs=pd.DataFrame(costs, columns=["scenario", "mode", "term", "value"]),
-        sectors=_concat(sectors),
-        allocation=_concat(alloc),
+        sectors=tables.sectors(),
+        allocation=tables.allocation(),
         build_s=build_s,
         solve_s=solve_s,
     )
@@ -209,47 +208,73 @@ def _scenario_metrics(results: dict[str, VariantResult]) -> dict[str, float]:
     return out
 
 
-def _sector_rows(
-    name: str, r: VariantResult, index: pd.MultiIndex, model: ParametricModel
-) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "sector": index.get_level_values("sector"),
-            "built": r.capacity > CAPACITY_EPS,
-            "capacity": r.capacity,
-            "production": r.production,
-            "stranded_capacity": r.stranded_capacity,
-            "stranded_capital_cny_bn": r.stranded_capital_cny_bn,
-            "stranded_debt_cny_bn": r.stranded_debt_cny_bn,
-        }
-    )
-    g = frame.groupby("sector", sort=True).sum()
-    out = g.rename(columns={"built": "regions"}).reset_index()
-    out["regions"] = out["regions"].astype(int)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["utilisation"] = np.where(
-            out["capacity"] > 0, out["production"] / out["capacity"], np.nan
+class _Tables:
+    """Region x sector and sector rows of a chunk, gathered as arrays (one DataFrame per
+    chunk: building one per scenario would cost more than the solves)."""
+
+    _SUMS = ("capacity", "production", "stranded_capacity", "stranded_capital_cny_bn",
+             "stranded_debt_cny_bn")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[str, str, int]] = []  # scenario, mode, cells
+        self.index: pd.MultiIndex | None = None
+        self.sector_names: pd.Index | None = None
+        self.cells: dict[str, list[np.ndarray]] = {k: [] for k in self._SUMS}
+        self.built: list[np.ndarray] = []
+        self.unmet: list[np.ndarray] = []
+        self.sector_pos: list[np.ndarray] = []
+
+    def add(self, name: str, r: VariantResult, model: ParametricModel) -> None:
+        self.keys.append((name, r.mode, len(r.capacity)))
+        self.index, self.sector_names = model.index, model.sectors
+        for k in self._SUMS:
+            self.cells[k].append(getattr(r, k))
+        self.built.append(r.capacity > CAPACITY_EPS)
+        self.unmet.append(r.unmet)
+        self.sector_pos.append(model._cap["s"])
+
+    def allocation(self) -> pd.DataFrame:
+        if not self.keys:
+            return pd.DataFrame()
+        reps = [n for _, _, n in self.keys]
+        return pd.DataFrame(
+            {
+                "scenario": np.repeat([k[0] for k in self.keys], reps),
+                "mode": np.repeat([k[1] for k in self.keys], reps),
+                "region": np.tile(self.index.get_level_values("region"), len(self.keys)),
+                "sector": np.tile(self.index.get_level_values("sector"), len(self.keys)),
+                **{
+                    k: np.concatenate(self.cells[k])
+                    for k in (
+                        "capacity",
+                        "production",
+                        "stranded_capacity",
+                        "stranded_debt_cny_bn",
+                    )
+                },
+            }
         )
-    out["unmet"] = r.unmet.reindex(out["sector"]).to_numpy()
-    out.insert(0, "mode", r.mode)
-    out.insert(0, "scenario", name)
-    return out
 
-
-def _allocation_rows(name: str, r: VariantResult, index: pd.MultiIndex) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "scenario": name,
-            "mode": r.mode,
-            "region": index.get_level_values("region"),
-            "sector": index.get_level_values("sector"),
-            "capacity": r.capacity,
-            "production": r.production,
-            "stranded_capacity": r.stranded_capacity,
-            "stranded_debt_cny_bn": r.stranded_debt_cny_bn,
-        }
-    )
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    def sectors(self) -> pd.DataFrame:
+        if not self.keys:
+            return pd.DataFrame()
+        n_s = len(self.sector_names)
+        out: dict[str, list[np.ndarray]] = {k: [] for k in ("regions", *self._SUMS)}
+        for i in range(len(self.keys)):
+            pos = self.sector_pos[i]
+            out["regions"].append(np.bincount(pos, self.built[i], n_s).astype(int))
+            for k in self._SUMS:
+                out[k].append(np.bincount(pos, self.cells[k][i], n_s))
+        frame = pd.DataFrame(
+            {
+                "scenario": np.repeat([k[0] for k in self.keys], n_s),
+                "mode": np.repeat([k[1] for k in self.keys], n_s),
+                "sector": np.tile(self.sector_names, len(self.keys)),
+                **{k: np.concatenate(v) for k, v in out.items()},
+            }
+        )
+        cap, prod = frame["capacity"].to_numpy(), frame["production"].to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame["utilisation"] = np.where(cap > 0, prod / cap, np.nan)
+        frame["unmet"] = np.concatenate(self.unmet)
+        return frame

@@ -69,7 +69,7 @@ class VariantResult:
     capital_cny_bn: np.ndarray | None = None
     stranded_capital_cny_bn: np.ndarray | None = None
     stranded_debt_cny_bn: np.ndarray | None = None
-    unmet: pd.Series | None = None  # by sector, domestic plus export (output units)
+    unmet: np.ndarray | None = None  # by sector (ParametricModel.sectors), output units
     alternative_optima: bool | None = None
     solve_s: float = 0.0
 
@@ -396,7 +396,7 @@ class ParametricModel:
             capital_cny_bn=capex * cap,
             stranded_capital_cny_bn=capex * stranded,
             stranded_debt_cny_bn=share * capex * stranded,
-            unmet=pd.Series(unmet, index=self.sectors),
+            unmet=unmet,
             alternative_optima=(
                 highs._has_ties(
                     self.h,

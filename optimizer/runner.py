@@ -128,8 +128,10 @@ def chunks_of(jobs: list[Job], size: int) -> list[list[Job]]:
 
 
 def auto_chunk_size(n: int, workers: int) -> int:
-    """About four chunks per worker (balance), at most 50 variants per chunk (progress
-    and the work lost to a dying worker)."""
+    """About four chunks per worker (balance at the end), at most 50 variants per chunk
+    (progress, and the work lost to a dying worker). On 1,000 scenarios and 2 workers,
+    chunks of 25 ran about 7 % slower than chunks of 50 (more commits and tasks), and
+    chunks of 100 no faster."""
     return max(1, min(50, math.ceil(n / max(1, 4 * workers))))
 
 

@@ -206,3 +206,65 @@ def test_run_that_does_not_reach_optimality_exits_4(tmp_path, capsys, monkeypatc
     assert code == 4
     assert "time limit" in err
     assert "Traceback" not in err
+
+
+# -- batch sweeps ------------------------------------------------------------------------
+SMALL_SWEEP = """
+name = "cli"
+[[scenarios]]
+name = "pv-export-shock"
+"export.solar_pv" = 0.5
+[grid]
+demand = [0.9, 1.1]
+"""
+
+
+def test_batch_query_export_and_report(tmp_path, capsys):
+    """The batch commands work together on one small sweep, in this process."""
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(SMALL_SWEEP)
+    store = tmp_path / "cli.duckdb"
+    argv = ["batch", str(sweep), "-o", str(store), "--workers", "0", "--no-progress"]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "4 done, 0 failed, 0 skipped" in out and "Sweep 'cli': 4 scenarios" in err
+    assert main(argv) == 0  # rerun: all skipped
+    assert "0 done, 0 failed, 4 skipped" in capsys.readouterr().out
+    sql = "SELECT scenario, status FROM scenarios ORDER BY scenario"
+    assert main(["query", str(store), sql, "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "scenario,status",
+        "base,done",
+        "grid-0001,done",
+        "grid-0002,done",
+        "pv-export-shock,done",
+    ]
+    assert main(["export", str(store), "-o", str(tmp_path / "pq")]) == 0
+    assert (tmp_path / "pq" / "allocation.parquet").is_file()
+    capsys.readouterr()
+    assert main(["report", str(store), "-o", str(tmp_path / "rep")]) == 0
+    assert (tmp_path / "rep" / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[grid]\ndemand = [1.0, -1.0]", "column 'grid.demand': must be a finite multiplier >= 0"),
+        ("[grid\n", "is not valid TOML"),
+        ("[[scenarios]]\nname = 'x'\n'capex.steel' = 1.1", "unknown sector 'steel'"),
+    ],
+)
+def test_batch_with_a_bad_sweep_file_exits_1_and_writes_nothing(tmp_path, capsys, text, fragment):
+    sweep = tmp_path / "bad.toml"
+    sweep.write_text(text)
+    store = tmp_path / "bad.duckdb"
+    assert main(["batch", str(sweep), "-o", str(store), "--workers", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "bad.toml" in err and fragment in err and "Traceback" not in err
+    assert not store.exists()
+
+
+def test_query_errors_are_reported(tmp_path, capsys):
+    assert main(["query", str(tmp_path / "none.duckdb"), "SELECT 1"]) == 1
+    assert "no such store" in capsys.readouterr().err

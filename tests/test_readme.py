@@ -13,16 +13,23 @@ def _blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
 
 
-def test_python_examples_run():
-    """Every python block in the README executes without error."""
+def test_python_examples_run(tmp_path, monkeypatch):
+    """The python blocks of the README execute in order, as in one session (in a scratch
+    folder, where the example sweep writes its store)."""
     blocks = _blocks("python")
     assert blocks
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
     for code in blocks:
-        namespace: dict[str, object] = {}
         exec(compile(code, "README.md", "exec"), namespace)
     higher, scenario = namespace["higher"], namespace["scenario"]
     ratio = higher.demand["value"].sum() / scenario.demand["value"].sum()
     assert abs(ratio - 1.1) < 1e-9
+    costs = namespace["costs"]
+    assert costs[0] < costs[1]  # more demand costs more
+    scenarios = namespace["tables"]["scenarios"]
+    assert len(scenarios) == len(namespace["sweep"].jobs)
+    assert (scenarios["status"] == "done").all()
 
 
 def test_ci_runs_the_readme_test_command():

@@ -1,0 +1,160 @@
+"""Sweep throughput: cold one-by-one solves vs hot start in one process vs Dask workers.
+
+All modes run the same Monte-Carlo sweep of the shipped scenario (independent regional
+cost factors, demand, export absorption and financing rate), solve every scenario in both
+modes (observed and coordinated) and commit the same rows to a DuckDB store through
+:func:`optimizer.runner.run_sweep`; they differ only in how the model is reused:
+
+- ``cold``: in this process, the model is built, rendered and solved from scratch for
+  every scenario and mode (the worker's model cache is switched off);
+- ``hot``: in this process, one kept model per mode; each scenario only changes costs,
+  bounds, right-hand sides and coefficients and re-solves from the previous basis;
+- ``dask-1`` / ``dask-N``: the hot path on a Dask ``LocalCluster`` with 1 and N
+  single-threaded workers (the driver commits to the store).
+
+Rates are scenarios per second over the whole ``run_sweep`` call (``rate``, including
+the LocalCluster start) and between the first and the last committed chunk (``steady``,
+without start-up). All modes run one after the other in this one process.
+
+Usage::
+
+    python benchmarks/bench_batch.py                    # 1,000 scenarios, every mode
+    python benchmarks/bench_batch.py --scenarios 200    # quicker
+
+Writes ``benchmarks/results/batch.json`` and ``benchmarks/results/batch.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SWEEP = """
+name = "bench"
+include_base = false
+[monte_carlo]
+samples = {n}
+seed = 2010
+[monte_carlo.vary]
+cost_factor = {{ distribution = "uniform", low = 0.8, high = 1.2, independent = true }}
+demand = {{ distribution = "uniform", low = 0.9, high = 1.1 }}
+export = {{ distribution = "uniform", low = 0.7, high = 1.1 }}
+financing_rate = {{ distribution = "triangular", low = 0.8, mode = 1.0, high = 1.5 }}
+"""
+
+
+def run(mode: str, n: int, folder: Path, workers: int) -> dict:
+    from optimizer import batch
+    from optimizer.runner import run_sweep
+    from optimizer.store import query
+    from optimizer.sweep import load_sweep
+
+    path = folder / f"{mode}.toml"
+    path.write_text(SWEEP.format(n=n))
+    sweep = load_sweep(path)
+    commits: list[tuple[float, int]] = []
+    batch._MODELS.clear()
+    keep = batch._KEEP
+    if mode == "cold":
+        batch._KEEP = 0  # evict every model right after its solve: rebuild each time
+    try:
+        t0 = time.perf_counter()
+        summary = run_sweep(
+            sweep,
+            folder / f"{mode}.duckdb",
+            workers=0 if mode in ("cold", "hot") else workers,
+            progress=False,
+            on_progress=lambda s: commits.append((time.perf_counter(), s.done + s.failed)),
+        )
+        wall = time.perf_counter() - t0
+    finally:
+        batch._KEEP = keep
+        batch._MODELS.clear()
+    (t_first, n_first), (t_last, n_last) = commits[0], commits[-1]
+    steady = (n_last - n_first) / (t_last - t_first) if t_last > t_first else float("nan")
+    stored = int(query(folder / f"{mode}.duckdb", "SELECT count(*) AS n FROM scenarios")["n"][0])
+    return {
+        "mode": mode,
+        "workers": summary.workers,
+        "scenarios": n,
+        "done": summary.done,
+        "failed": summary.failed,
+        "stored": stored,
+        "wall_s": round(wall, 2),
+        "rate": round(n / wall, 2),
+        "steady": round(steady, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--out", default=str(HERE / "results" / "batch"))
+    args = parser.parse_args()
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        modes = ("cold", "hot", "dask-1", f"dask-{args.workers}")
+        for mode in modes:
+            workers = 1 if mode == "dask-1" else args.workers
+            r = run(mode, args.scenarios, Path(tmp), workers)
+            print(json.dumps(r), flush=True)
+            runs.append(r)
+    by = {r["mode"]: r for r in runs}
+    n_mode = f"dask-{args.workers}"
+    ratios = {
+        "hot_vs_cold": by["hot"]["rate"] / by["cold"]["rate"],
+        "dask_n_vs_dask_1": by[n_mode]["rate"] / by["dask-1"]["rate"],
+        "dask_n_vs_dask_1_steady": by[n_mode]["steady"] / by["dask-1"]["steady"],
+        "dask_1_vs_hot": by["dask-1"]["rate"] / by["hot"]["rate"],
+    }
+    report = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "runs": runs,
+        "ratios": {k: round(v, 2) for k, v in ratios.items()},
+        "targets": {
+            "hot_vs_cold": ">= 5",
+            "dask_n_vs_dask_1": f">= 0.8 x {args.workers} = {0.8 * args.workers:.1f}",
+        },
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    out.with_suffix(".md").write_text(_markdown(report, args.workers))
+    print(_markdown(report, args.workers))
+
+
+def _markdown(report: dict, workers: int) -> str:
+    lines = [
+        f"Sweep throughput, {report['runs'][0]['scenarios']} Monte-Carlo scenarios of the "
+        f"shipped data (both modes each), {report['machine']['cpus']} cores, "
+        f"Python {report['machine']['python']} (`python benchmarks/bench_batch.py`).",
+        "",
+        "| mode | workers | done | wall (s) | scenarios/s | steady scenarios/s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in report["runs"]:
+        lines.append(
+            f"| {r['mode']} | {r['workers']} | {r['done']} | {r['wall_s']:.1f} | "
+            f"{r['rate']:.1f} | {r['steady']:.1f} |"
+        )
+    q = report["ratios"]
+    lines += [
+        "",
+        f"- hot / cold: {q['hot_vs_cold']:.1f}x (target >= 5x)",
+        f"- dask-{workers} / dask-1: {q['dask_n_vs_dask_1']:.2f}x over the whole run, "
+        f"{q['dask_n_vs_dask_1_steady']:.2f}x steady (target >= {0.8 * workers:.1f}x)",
+        f"- dask-1 / hot in-process: {q['dask_1_vs_hot']:.2f}x",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
