@@ -299,7 +299,7 @@ def _on_dask(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: never clash with a running cluster
             silence_logs=logging.ERROR,
         )
         client = Client(cluster)

@@ -247,3 +247,29 @@ def test_stores_are_never_mixed(tmp_path, scenario_dir, files):
     # refusing to resume when asked not to
     with pytest.raises(StoreError, match="exists"):
         run_sweep(load_sweep(path), store, workers=0, progress=False, resume=False)
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
+    path = _sweep_file(tmp_path, samples=40, chunk=2)
+    store = tmp_path / "int.duckdb"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dupopt", "batch", str(path), "-o", str(store)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        _progress(proc.stderr, 4, timeout=180)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = err.decode()
+    assert proc.returncode == 130, err
+    assert "batch interrupted" in err and "rerun the same command to resume" in err
+    assert "Traceback" not in err
+    runs = read_store(store)["runs"]
+    assert list(runs["outcome"]) == ["interrupted"]
+    n = len(read_store(store)["scenarios"])
+    assert int(runs["done"][0]) == n and 0 < n < 43
