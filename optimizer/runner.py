@@ -210,18 +210,11 @@ def run_sweep(
         try:
             if todo:
                 _execute(
-                    sweep,
-                    todo,
-                    store,
-                    summary,
-                    replace,
-                    fingerprint,
+                    _Run(sweep, todo, store, summary, replace, fingerprint, arcs, ties),
                     scheduler,
                     workers,
                     chunk_size,
                     progress,
-                    arcs,
-                    ties,
                     on_progress,
                 )
         except KeyboardInterrupt:
@@ -235,21 +228,35 @@ def run_sweep(
     return summary
 
 
+@dataclass
+class _Run:
+    """What the executors share: the work, where it goes, and how each chunk is solved."""
+
+    sweep: Sweep
+    todo: list[Job]
+    store: Store
+    summary: BatchSummary
+    replace: set[str]
+    fingerprint: str
+    arcs: pd.DataFrame | None
+    ties: bool
+
+
 def _execute(
-    sweep,
-    todo,
-    store,
-    summary,
-    replace,
-    fingerprint,
-    scheduler,
-    workers,
-    chunk_size,
-    progress,
-    arcs,
-    ties,
-    on_progress,
+    run: _Run,
+    scheduler: str | None,
+    workers: int | None,
+    chunk_size: int | None,
+    progress: bool,
+    on_progress: Callable[[BatchSummary], None] | None,
 ) -> None:
+    sweep, todo, store, summary, replace = (
+        run.sweep,
+        run.todo,
+        run.store,
+        run.summary,
+        run.replace,
+    )
     from tqdm import tqdm
 
     bar = tqdm(
@@ -279,19 +286,31 @@ def _execute(
             summary.workers = 0
             size = chunk_size or sweep.chunk_size or auto_chunk_size(len(todo), 1)
             for chunk in chunks_of(todo, size):
-                record(run_chunk(sweep.scenario, chunk, base_key=fingerprint, arcs=arcs, ties=ties))
+                record(
+                    run_chunk(
+                        sweep.scenario,
+                        chunk,
+                        base_key=run.fingerprint,
+                        arcs=run.arcs,
+                        ties=run.ties,
+                    )
+                )
             return
-        _on_dask(
-            sweep, todo, summary, fingerprint, scheduler, workers, chunk_size, arcs, ties, record
-        )
+        _on_dask(run, scheduler, workers, chunk_size, record)
     finally:
         bar.close()
 
 
 def _on_dask(
-    sweep, todo, summary, fingerprint, scheduler, workers, chunk_size, arcs, ties, record
+    run: _Run,
+    scheduler: str | None,
+    workers: int | None,
+    chunk_size: int | None,
+    record: Callable[[ChunkResult], None],
 ) -> None:
     from distributed import Client, LocalCluster, as_completed
+
+    sweep, todo, summary, arcs = run.sweep, run.todo, run.summary, run.arcs
 
     cluster = None
     if scheduler is None:
@@ -319,9 +338,9 @@ def _on_dask(
                 run_chunk,
                 base,
                 chunk,
-                base_key=fingerprint,
+                base_key=run.fingerprint,
                 arcs=net,
-                ties=ties,
+                ties=run.ties,
                 retries=RETRIES,
                 pure=False,
             ): chunk
