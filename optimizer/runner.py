@@ -35,9 +35,11 @@ import pandas as pd
 from optimizer.batch import ChunkResult, run_chunk
 from optimizer.errors import DupoptError
 from optimizer.io import display_path
-from optimizer.store import Store, StoreError, dataset_id, model_version
+from optimizer.store import Store, StoreError, dataset_id, model_version, query
 from optimizer.sweep import Job, Sweep
 
+#: How long to try reaching a given scheduler.
+CONNECT_TIMEOUT = "10s"
 #: Dask retries of a chunk whose worker died (on top of Dask's own reassignment).
 RETRIES = 2
 
@@ -191,7 +193,55 @@ def run_sweep(
         "model_version": model_version(),
         "sweep": sweep.name,
     }
-    with Store.open(store_path, identity) as store:
+    fresh = not store_path.exists()
+    try:
+        return _run_into(
+            sweep,
+            Store.open(store_path, identity),
+            fingerprint,
+            arcs,
+            t0,
+            retry_failed,
+            scheduler,
+            workers,
+            chunk_size,
+            progress,
+            ties,
+            on_progress,
+        )
+    except BaseException as exc:
+        if fresh and not isinstance(exc, (Interrupted, KeyboardInterrupt)):
+            _remove_if_empty(store_path)
+        raise
+
+
+def _remove_if_empty(path: Path) -> None:
+    """A run that could not start (e.g. no scheduler) leaves no empty store behind."""
+    try:
+        empty = query(path, "SELECT count(*) AS n FROM scenarios")["n"][0] == 0
+    except StoreError:
+        return
+    if empty:
+        for leftover in (path, path.with_name(path.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+
+
+def _run_into(
+    sweep,
+    store,
+    fingerprint,
+    arcs,
+    t0,
+    retry_failed,
+    scheduler,
+    workers,
+    chunk_size,
+    progress,
+    ties,
+    on_progress,
+) -> BatchSummary:
+    store_path = store.path
+    with store:
         todo, skipped, replace = plan(sweep, store, retry_failed)
         summary = BatchSummary(store_path, len(sweep.jobs), skipped=skipped)
         if workers is None and scheduler is None:
@@ -220,6 +270,9 @@ def run_sweep(
         except KeyboardInterrupt:
             summary.interrupted = True
             outcome = "interrupted"
+        except BaseException as exc:
+            outcome = f"error: {exc}"
+            raise
         finally:
             summary.wall_s = time.perf_counter() - t0
             store.finish_run(summary.done, summary.failed, skipped, summary.wall_s, outcome)
@@ -280,6 +333,8 @@ def _execute(
         bar.set_postfix(failed=summary.failed, refresh=False)
         if on_progress is not None:
             on_progress(summary)
+        if store.interrupted:
+            raise KeyboardInterrupt
 
     try:
         if workers == 0:
@@ -319,20 +374,26 @@ def _on_dask(
             threads_per_worker=1,
             processes=True,
             dashboard_address=":0",  # a free port: never clash with a running cluster
-            silence_logs=logging.ERROR,
+            # Workers log their own errors (e.g. a lost scheduler after Ctrl-C); failures
+            # that matter are recorded in the store.
+            silence_logs=logging.CRITICAL,
         )
         client = Client(cluster)
     else:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             raise DupoptError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     try:
         n = len(client.scheduler_info().get("workers", {})) or 1
         summary.workers = n
         size = chunk_size or sweep.chunk_size or auto_chunk_size(len(todo), n)
-        base = client.scatter(sweep.scenario, broadcast=True)
-        net = client.scatter(arcs, broadcast=True) if arcs is not None else None
+        # Tasks, not scattered data: if every worker holding the base scenario dies, the
+        # scheduler recomputes it (scattered data would be lost with them).
+        base = client.submit(_same, sweep.scenario, key=f"dupopt-base-{run.fingerprint}")
+        net = None
+        if arcs is not None:
+            net = client.submit(_same, arcs, key=f"dupopt-arcs-{run.fingerprint}")
         futures = {
             client.submit(
                 run_chunk,
@@ -361,6 +422,11 @@ def _on_dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _same(value):
+    """Identity: turns an input into a task result the scheduler can recompute."""
+    return value
 
 
 def _lost(chunk: list[Job], exc: BaseException) -> ChunkResult:

@@ -29,11 +29,14 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 import duckdb
@@ -146,6 +149,8 @@ class Store:
     def __init__(self, path: Path, con: duckdb.DuckDBPyConnection) -> None:
         self.path, self.con = path, con
         self.run: int | None = None
+        #: Ctrl-C arrived during a commit (held until the commit was done).
+        self.interrupted = False
 
     @classmethod
     def open(cls, path: str | Path, identity: dict[str, str]) -> Store:
@@ -253,10 +258,17 @@ class Store:
         Variants already in the store are skipped (never duplicated), except those in
         ``replace`` (failed variants being retried), whose old rows are deleted first.
         """
-        con = self.con
         names = list(chunk.scenarios["scenario"]) if len(chunk.scenarios) else []
         if not names:
             return set()
+        with _ctrl_c_held() as caught:
+            written = self._commit(chunk, names, replace)
+        # Ctrl-C during the commit: the caller counts what was written, then stops.
+        self.interrupted = self.interrupted or bool(caught)
+        return written
+
+    def _commit(self, chunk: ChunkResult, names: list[str], replace: set[str]) -> set[str]:
+        con = self.con
         con.execute("BEGIN")
         try:
             present = {
@@ -292,6 +304,21 @@ class Store:
             con.execute("ROLLBACK")
             raise
         return written
+
+
+@contextlib.contextmanager
+def _ctrl_c_held():
+    """Hold Ctrl-C (SIGINT) during the block, yielding the list of signals caught: a
+    commit is never interrupted half-way (the transaction protects against SIGKILL)."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield caught
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
