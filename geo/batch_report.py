@@ -30,7 +30,6 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from geo import batch_tables as bt
-from geo.regions import NON_MAINLAND
 from optimizer.compare import CAPACITY_EPS
 from optimizer.errors import DupoptError
 from optimizer.io import display_path
@@ -298,7 +297,7 @@ def metric_figure(scenarios: pd.DataFrame):
 
     n = len(scenarios)
     with mpl.rc_context(maps.STYLE):
-        fig = _new_figure((10, 3.8), f"Key metrics across {n} scenario{'s' if n != 1 else ''}")
+        fig = maps.new_figure((10, 3.8), f"Key metrics across {n} scenario{'s' if n != 1 else ''}")
         ax_cost, ax_cap, ax_debt = fig.subplots(1, 3, width_ratios=[1.4, 1, 1])
         cost = pd.to_numeric(scenarios.get("cost_of_non_coordination"), errors="coerce")
         cost = np.asarray(cost, dtype=float) if cost is not None else np.array([])
@@ -376,7 +375,7 @@ def regions_boxplot(regions: pd.DataFrame):
     coo = maps.MODE_COLOURS["coordinated"]
     obs = maps.MODE_COLOURS["observed"]
     with mpl.rc_context(maps.STYLE):
-        fig = _new_figure(
+        fig = maps.new_figure(
             (7.0, 0.45 * len(sectors) + 1.6),
             "Regions holding capacity: coordinated plan across scenarios vs observed",
         )
@@ -442,26 +441,6 @@ def regions_boxplot(regions: pd.DataFrame):
     return fig
 
 
-def _new_figure(figsize: tuple[float, float], title: str):
-    """A constrained-layout figure with a bold title (as :mod:`geo.maps` draws them);
-    call inside ``rc_context(geo.maps.STYLE)``."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=tuple(round(x, 1) for x in figsize), layout="constrained")
-    fig.get_layout_engine().set(w_pad=0.03, h_pad=0.03, wspace=0.02, hspace=0.02)
-    fig.suptitle(title)
-    return fig
-
-
-def _outside(regions: pd.DataFrame | None) -> frozenset[str]:
-    """Codes outside national planning (drawn light grey by :func:`geo.maps.china_axes_map`)."""
-    if regions is None or "in_national_planning" not in regions.columns:
-        return NON_MAINLAND
-    frame = regions.reset_index() if "region" not in regions.columns else regions
-    flag = frame["in_national_planning"].astype(str).str.strip().str.lower()
-    return frozenset(frame.loc[~flag.isin(["true", "1", "yes"]), "region"].astype(str))
-
-
 def _sector_order(sectors) -> list[str]:
     """Shipped sectors in ``sectors.csv`` order, then any others alphabetically."""
     from geo.maps import SECTOR_NAMES
@@ -471,30 +450,12 @@ def _sector_order(sectors) -> list[str]:
 
 
 def _map_legend(fig, *, missing: bool, missing_label: str) -> None:
-    from matplotlib.patches import Patch
-
     from geo import maps
 
-    edge = {"edgecolor": "#9a9a9a", "linewidth": 0.4}
-    handles = [Patch(facecolor=maps.OUTSIDE_COLOUR, label="outside national planning", **edge)]
-    if missing:
-        handles.append(Patch(facecolor=maps.MISSING_COLOUR, label=missing_label, **edge))
-    handles.append(
-        Patch(
-            facecolor="white",
-            edgecolor="#7a7a7a",
-            linewidth=0.5,
-            label="lower-right boxes: South China Sea islands",
-        )
+    handles = maps.legend_handles(
+        outside=True, missing=missing, estimated=False, missing_label=missing_label
     )
-    fig.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncols=len(handles),
-        frameon=False,
-        handlelength=1.6,
-        handleheight=1.1,
-    )
+    maps.map_legend(fig, handles)
 
 
 def robustness_maps(
@@ -552,10 +513,10 @@ def robustness_maps(
     nrows = -(-len(sectors) // ncols)
     norm = Normalize(0.0, 1.0)
     cmap = mpl.colormaps["viridis"]
-    outside = _outside(regions)
+    outside = maps.region_info(regions)[1]
     missing = False
     with mpl.rc_context(maps.STYLE):
-        fig = _new_figure(
+        fig = maps.new_figure(
             (3.0 * ncols, 2.6 * nrows + 1.0),
             "Share of scenarios in which each division gets coordinated capacity",
         )
@@ -632,7 +593,7 @@ def debt_maps(ranges: pd.DataFrame, regions: pd.DataFrame | None = None, *, prov
     layers = provinces if isinstance(provinces, maps.MapLayers) else maps.map_layers(provinces)
     frame = ranges.set_index(ranges["region"].astype(str))
     with mpl.rc_context(maps.STYLE):
-        fig = _new_figure(
+        fig = maps.new_figure(
             (10, 4.9), "Debt tied to stranded capacity by division, observed buildout"
         )
         axes = fig.subplots(1, 2)

@@ -308,8 +308,9 @@ def _layers(provinces: MapLayers | gpd.GeoDataFrame | None) -> MapLayers:
 # ---------------------------------------------------------------------------------------
 
 
-def _region_info(regions: pd.DataFrame | None) -> tuple[dict[str, str], frozenset[str]]:
-    """English names and the codes outside national planning."""
+def region_info(regions: pd.DataFrame | None) -> tuple[dict[str, str], frozenset[str]]:
+    """English names and the codes outside national planning (``regions`` as in
+    ``regions.csv``; the shipped names where None)."""
     if regions is None:
         return dict(REGION_NAMES), NON_MAINLAND
     frame = regions.reset_index() if "region" not in regions.columns else regions
@@ -539,7 +540,7 @@ def china_axes_map(
     (1.5, 12.0, 'capacity (GW/yr)')
     """
     layers = _layers(provinces)
-    names, outside = _region_info(regions)
+    names, outside = region_info(regions)
     data = _by_region(values).astype(float)
     flags = _by_region(estimated)
     flagged = {c for c, f in flags.items() if bool(f) and not pd.isna(f)}
@@ -564,7 +565,7 @@ def china_axes_map(
     if annotate:
         _annotate(ax, layers, data, names, outside, annotate, value_format)
     if legend:
-        handles = _legend_handles(
+        handles = legend_handles(
             outside=any(c in outside for c in layers.main),
             missing=any(
                 c not in outside and not np.isfinite(data.get(c, np.nan)) for c in layers.main
@@ -591,9 +592,10 @@ def china_axes_map(
     return mappable
 
 
-def _legend_handles(
+def legend_handles(
     *, outside: bool, missing: bool, estimated: bool, missing_label: str
 ) -> list[Patch]:
+    """Legend patches for the grey, missing and hatched (estimated) regions of a map."""
     edge = {"edgecolor": "#9a9a9a", "linewidth": 0.4}
     handles = []
     if outside:
@@ -779,7 +781,7 @@ def _estimated(frame: pd.DataFrame) -> pd.Series:
     return quality.isin(["estimated", "assumed"])
 
 
-def _new_figure(figsize: tuple[float, float], title: str | None = None) -> Figure:
+def new_figure(figsize: tuple[float, float], title: str | None = None) -> Figure:
     """A constrained-layout figure with the bold suptitle; call inside ``rc_context(STYLE)``."""
     # Whole tenths of an inch: a whole number of pixels at 150 dpi.
     fig = Figure(figsize=tuple(round(x, 1) for x in figsize), layout="constrained")
@@ -870,7 +872,7 @@ def sector_figure(
     if chosen_year is not None:
         title += f", {chosen_year}"
     with mpl.rc_context(STYLE):
-        fig = _new_figure((10, 8.6), title)
+        fig = new_figure((10, 8.6), title)
         axes = fig.subplots(2, 2)
         panels = [
             (
@@ -991,7 +993,7 @@ def region_figure(
     debt_hi = float(np.nanmax([debt.max(), 0.0]))
 
     with mpl.rc_context(STYLE):
-        fig = _new_figure((10, 8.6))
+        fig = new_figure((10, 8.6))
         fig.suptitle(
             "Regions: debt tied to stranded capacity, duplication and specialisation",
         )
@@ -1099,7 +1101,7 @@ def gap_small_multiples(
     any_estimated = any_missing = False
     chosen = f", {rows['year'].iloc[0]}" if "year" in rows.columns else ""
     with mpl.rc_context(STYLE):
-        fig = _new_figure(
+        fig = new_figure(
             (3.0 * ncols, 2.75 * nrows + 0.55),
             f"Capacity gap by sector: observed − coordinated{chosen}",
         )
@@ -1116,7 +1118,7 @@ def gap_small_multiples(
             est = _estimated(part.reset_index(drop=True)) if estimated else None
             any_estimated |= bool(est is not None and est.any())
             any_missing |= bool(diff.isna().any()) or bool(
-                set(layers.main) - set(diff.index) - set(_region_info(regions)[1])
+                set(layers.main) - set(diff.index) - set(region_info(regions)[1])
             )
             china_axes_map(
                 ax,
@@ -1134,7 +1136,7 @@ def gap_small_multiples(
             ax.set_title(sector_name(sector), fontsize=8.5)
         for ax in axes[len(sectors) :]:
             ax.set_visible(False)
-        handles = _legend_handles(
+        handles = legend_handles(
             outside=True,
             missing=any_missing,
             estimated=any_estimated,
@@ -1142,23 +1144,29 @@ def gap_small_multiples(
         )
         handles.insert(0, Patch(facecolor=mpl.colormaps["RdBu_r"](0.9), label="observed > plan"))
         handles.insert(1, Patch(facecolor=mpl.colormaps["RdBu_r"](0.1), label="observed < plan"))
-        handles.append(
-            Patch(
-                facecolor="white",
-                edgecolor="#7a7a7a",
-                linewidth=0.5,
-                label="lower-right boxes: South China Sea islands",
-            )
-        )
-        fig.legend(
-            handles=handles,
-            loc="outside lower center",
-            ncols=len(handles),
-            frameon=False,
-            handlelength=1.6,
-            handleheight=1.1,
-        )
+        map_legend(fig, handles)
     return fig
+
+
+def map_legend(fig: Figure, handles: list[Patch]) -> None:
+    """One legend row under a figure of small maps: ``handles`` and the inset's key."""
+    handles = [
+        *handles,
+        Patch(
+            facecolor="white",
+            edgecolor="#7a7a7a",
+            linewidth=0.5,
+            label="lower-right boxes: South China Sea islands",
+        ),
+    ]
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=len(handles),
+        frameon=False,
+        handlelength=1.6,
+        handleheight=1.1,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -1249,7 +1257,7 @@ def regions_bar(sector_summary: pd.DataFrame, *, planning_regions: int | None = 
     frame = _flat(sector_summary, "sector").reset_index(drop=True)
     labels = _sector_labels(frame["sector"])
     with mpl.rc_context(STYLE):
-        fig = _new_figure(
+        fig = new_figure(
             (7.0, 0.42 * len(labels) + 1.5), "Regions holding capacity in each priority sector"
         )
         ax = fig.add_subplot()
@@ -1311,7 +1319,7 @@ def stranded_chart(sector_summary: pd.DataFrame) -> Figure:
     frame = _flat(sector_summary, "sector").reset_index(drop=True)
     labels = _sector_labels(frame["sector"])
     with mpl.rc_context(STYLE):
-        fig = _new_figure(
+        fig = new_figure(
             (10, 0.42 * len(labels) + 1.6),
             "Capital stranded in idle capacity, and local-government debt tied to it",
         )
@@ -1382,7 +1390,7 @@ def cost_chart(costs_observed: pd.DataFrame, costs_coordinated: pd.DataFrame) ->
     colours = {t: TERM_COLOURS[i % len(TERM_COLOURS)] for i, t in enumerate(terms)}
     names = {t: TERM_NAMES.get(t, t.replace("_", " ")) for t in terms}
     with mpl.rc_context(STYLE):
-        fig = _new_figure((10, 4.4), "Annual system cost by objective term")
+        fig = new_figure((10, 4.4), "Annual system cost by objective term")
         left, right = fig.subplots(1, 2, width_ratios=[1, 1.6])
         modes = [("observed", obs), ("coordinated", coo)]
         x = np.arange(len(modes))

@@ -231,7 +231,7 @@ class _Tables:
             self.cells[k].append(getattr(r, k))
         self.built.append(r.capacity > CAPACITY_EPS)
         self.unmet.append(r.unmet)
-        self.sector_pos.append(model._cap["s"])
+        self.sector_pos.append(model.cell_sectors)
 
     def allocation(self) -> pd.DataFrame:
         if not self.keys:

@@ -195,6 +195,11 @@ class ParametricModel:
         self._demand0 = self._total(d.demand)
         self._exports0 = self._total(d.exports)
 
+    @property
+    def cell_sectors(self) -> np.ndarray:
+        """Position in :attr:`sectors` of each (region, sector) cell of :attr:`index`."""
+        return self._cap["s"]
+
     def _where(self, index: pd.MultiIndex, columns: np.ndarray) -> dict[str, np.ndarray]:
         names = index.names
         out = {"cols": columns, "s": self.sectors.get_indexer(index.get_level_values("sector"))}

@@ -195,24 +195,48 @@ def run_sweep(
     }
     fresh = not store_path.exists()
     try:
-        return _run_into(
-            sweep,
-            Store.open(store_path, identity),
-            fingerprint,
-            arcs,
-            t0,
-            retry_failed,
-            scheduler,
-            workers,
-            chunk_size,
-            progress,
-            ties,
-            on_progress,
-        )
+        with Store.open(store_path, identity) as store:
+            todo, skipped, replace = plan(sweep, store, retry_failed)
+            summary = BatchSummary(store_path, len(sweep.jobs), skipped=skipped)
+            if workers is None and scheduler is None:
+                workers = os.cpu_count() or 1
+            label = scheduler or ("in-process" if workers == 0 else "LocalCluster")
+            store.start_run(
+                sweep.digest,
+                sweep.text,
+                sweep.name,
+                sweep.source,
+                sweep.seed,
+                label,
+                workers or 0,
+            )
+            outcome = "finished"
+            try:
+                if todo:
+                    _execute(
+                        _Run(sweep, todo, store, summary, replace, fingerprint, arcs, ties),
+                        scheduler,
+                        workers,
+                        chunk_size,
+                        progress,
+                        on_progress,
+                    )
+            except KeyboardInterrupt:
+                summary.interrupted = True
+                outcome = "interrupted"
+            except BaseException as exc:
+                outcome = f"error: {exc}"
+                raise
+            finally:
+                summary.wall_s = time.perf_counter() - t0
+                store.finish_run(summary.done, summary.failed, skipped, summary.wall_s, outcome)
     except BaseException as exc:
-        if fresh and not isinstance(exc, (Interrupted, KeyboardInterrupt)):
+        if fresh and not isinstance(exc, KeyboardInterrupt):
             _remove_if_empty(store_path)
         raise
+    if summary.interrupted:
+        raise Interrupted(summary)
+    return summary
 
 
 def _remove_if_empty(path: Path) -> None:
@@ -224,61 +248,6 @@ def _remove_if_empty(path: Path) -> None:
     if empty:
         for leftover in (path, path.with_name(path.name + ".wal")):
             leftover.unlink(missing_ok=True)
-
-
-def _run_into(
-    sweep,
-    store,
-    fingerprint,
-    arcs,
-    t0,
-    retry_failed,
-    scheduler,
-    workers,
-    chunk_size,
-    progress,
-    ties,
-    on_progress,
-) -> BatchSummary:
-    store_path = store.path
-    with store:
-        todo, skipped, replace = plan(sweep, store, retry_failed)
-        summary = BatchSummary(store_path, len(sweep.jobs), skipped=skipped)
-        if workers is None and scheduler is None:
-            workers = os.cpu_count() or 1
-        label = scheduler or ("in-process" if workers == 0 else "LocalCluster")
-        store.start_run(
-            sweep.digest,
-            sweep.text,
-            sweep.name,
-            sweep.source,
-            sweep.seed,
-            label,
-            workers or 0,
-        )
-        outcome = "finished"
-        try:
-            if todo:
-                _execute(
-                    _Run(sweep, todo, store, summary, replace, fingerprint, arcs, ties),
-                    scheduler,
-                    workers,
-                    chunk_size,
-                    progress,
-                    on_progress,
-                )
-        except KeyboardInterrupt:
-            summary.interrupted = True
-            outcome = "interrupted"
-        except BaseException as exc:
-            outcome = f"error: {exc}"
-            raise
-        finally:
-            summary.wall_s = time.perf_counter() - t0
-            store.finish_run(summary.done, summary.failed, skipped, summary.wall_s, outcome)
-    if summary.interrupted:
-        raise Interrupted(summary)
-    return summary
 
 
 @dataclass
@@ -303,14 +272,9 @@ def _execute(
     progress: bool,
     on_progress: Callable[[BatchSummary], None] | None,
 ) -> None:
-    sweep, todo, store, summary, replace = (
-        run.sweep,
-        run.todo,
-        run.store,
-        run.summary,
-        run.replace,
-    )
     from tqdm import tqdm
+
+    sweep, todo, store, summary = run.sweep, run.todo, run.store, run.summary
 
     bar = tqdm(
         total=len(todo),
@@ -322,7 +286,7 @@ def _execute(
     )
 
     def record(result: ChunkResult) -> None:
-        written = store.commit(result, replace=replace)
+        written = store.commit(result, replace=run.replace)
         s = result.scenarios
         s_new = s.loc[s["scenario"].isin(written)]
         failed = s_new.loc[s_new["status"] != "done"]

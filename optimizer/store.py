@@ -376,8 +376,8 @@ def export_parquet(path: str | Path, out: str | Path) -> list[Path]:
     try:
         names = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
         for name in names:
-            target = tmp / f"{name}.parquet"
-            con.execute(f"COPY {name} TO '{target.as_posix()}' (FORMAT parquet)")
+            target = (tmp / f"{name}.parquet").as_posix().replace("'", "''")
+            con.execute(f"COPY {name} TO '{target}' (FORMAT parquet)")
         (tmp / "README.json").write_text(
             json.dumps(dict(con.execute("SELECT key, value FROM meta").fetchall()), indent=2)
         )
