@@ -363,10 +363,7 @@ class ParametricModel:
             self._coeffs[name] = values
         self._cost, self._upper = new["cost"], new["upper"]
         self._row_lower, self._row_upper = new["row_lower"], new["row_upper"]
-        t0 = time.perf_counter()
-        h.run()
-        solve_s = time.perf_counter() - t0
-        status = highs._STATUS.get(h.getModelStatus().name, Status.ERROR)
+        status, solve_s = highs.run_model(h)
         if not status.ok:
             # Start the next variant from scratch rather than from a failed basis.
             h.clearSolver()

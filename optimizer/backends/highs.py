@@ -71,12 +71,50 @@ def render(
     return h
 
 
+#: Threads of HiGHS's process-wide task scheduler as dupopt last started it (None: not
+#: started by dupopt in this process; 0: HiGHS's automatic choice).
+_scheduler_threads: int | None = None
+
+
+def run_model(h: highspy.Highs) -> tuple[Status, float]:
+    """Run HiGHS on ``h`` in place; return the status and the solve's wall seconds.
+
+    HiGHS keeps one task scheduler per process, sized by the ``threads`` option of the
+    first solve. Since HiGHS 1.16 a later solve asking for another thread count fails
+    before it starts (``kError``, model status ``kNotset``; 1.15 and earlier only
+    warned), so a cold solve with the default threads followed by a one-thread sweep
+    model in the same process failed. Restart the scheduler when the count changes.
+    """
+    global _scheduler_threads
+    threads = _option(h, "threads")
+    if _scheduler_threads is not None and threads != _scheduler_threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    t0 = time.perf_counter()
+    run_status = h.run()
+    if run_status == highspy.HighsStatus.kError and h.getModelStatus().name == "kNotset":
+        # The scheduler was started elsewhere in this process (a user's own highspy
+        # model) with another thread count: restart it once and try again.
+        highspy.Highs.resetGlobalScheduler(True)
+        h.run()
+    solve_s = time.perf_counter() - t0
+    _scheduler_threads = threads
+    return model_status(h), solve_s
+
+
+def _option(h: highspy.Highs, name: str):
+    value = h.getOptionValue(name)
+    # highspy >= 1.16 returns (HighsStatus, value); earlier versions the value alone.
+    return value[1] if isinstance(value, tuple) else value
+
+
+def model_status(h: highspy.Highs) -> Status:
+    """The dupopt :class:`~optimizer.status.Status` of HiGHS's last solve of ``h``."""
+    return _STATUS.get(h.getModelStatus().name, Status.ERROR)
+
+
 def run(h: highspy.Highs, backend: str = "highs") -> Solution:
     """Solve a rendered (or modified) HiGHS model and collect the solution."""
-    t0 = time.perf_counter()
-    h.run()
-    solve_s = time.perf_counter() - t0
-    status = _STATUS.get(h.getModelStatus().name, Status.ERROR)
+    status, solve_s = run_model(h)
     x = np.asarray(h.getSolution().col_value) if status.ok else np.zeros(h.getNumCol())
     duals, ties = None, None
     if status.ok and h.getInfo().dual_solution_status == 2:  # kSolutionStatusFeasible
