@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -106,6 +107,12 @@ def data_check(scenario: Path | None) -> None:
     help="Seconds per solve before giving up.",
 )
 @click.option("--no-report", is_flag=True, help="Write the result tables only (no maps).")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Print the solver logs on stderr (they are always written to solver.log).",
+)
 def run(
     scenario: Path | None,
     output: Path | None,
@@ -113,6 +120,7 @@ def run(
     fmt: str,
     time_limit: float | None,
     no_report: bool,
+    verbose: bool,
 ) -> None:
     """Solve the coordinated plan, evaluate the observed buildout, compare, and write.
 
@@ -125,21 +133,29 @@ def run(
     """
     from optimizer.compare import compare
     from optimizer.model import evaluate_observed, solve
+    from optimizer.solver_log import tail
     from optimizer.writers import write_results
 
     s = load_scenario(scenario)
     options = {"backend": backend, "time_limit": time_limit}
     coordinated = solve(s, **options)
     observed = evaluate_observed(s, **options)
+    if verbose:
+        for r in (coordinated, observed):
+            click.echo(f"--- solver log, {r.mode} ---\n{r.log.rstrip()}", err=True)
     failed = [r for r in (coordinated, observed) if not r.status.ok]
-    for r in failed:
-        click.echo(f"error: the {r.mode} run ended {r.status.value}: {r.message}", err=True)
-    gap = None if failed else compare(observed, coordinated)
+    if failed:
+        # No figures from a solve that did not reach optimality, and nothing written.
+        for r in failed:
+            click.echo(f"error: the {r.mode} solve ended {r.status.explain()}.", err=True)
+            if not verbose and r.log.strip():
+                click.echo(f"last lines of its solver log:\n{tail(r.log)}", err=True)
+        click.echo("No results were written.", err=True)
+        raise SystemExit(EXIT_FAILED)
+    gap = compare(observed, coordinated)
     folder = output or Path("reports") / s.name
     write_results(folder, s, {"coordinated": coordinated, "observed": observed}, gap, fmt=fmt)
-    if failed:
-        raise SystemExit(EXIT_FAILED)
-    _print_headline(s, gap)
+    click.echo("\n".join(headline_lines(s, gap) + sector_lines(gap)))
     click.echo(f"\nResults written to {folder}")
     if not no_report:
         from geo.report import render_report
@@ -308,35 +324,58 @@ def export(store: Path, output: Path | None) -> None:
     click.echo(f"{len(files)} tables written to {folder}")
 
 
-def _print_headline(s, gap) -> None:
+#: One line each for the terms the headline uses (docs/model.md, "Reported quantities").
+DEFINITIONS = (
+    "stranded capacity: capacity not needed even at maximum utilisation, K-X/u "
+    "(idle capacity, K-X, also counts the maintenance margin and is not used here)",
+    "debt tied to stranded capacity: the debt-financed share of the capital value of "
+    "stranded capacity, debt_share x capex x stranded capacity (CNY bn)",
+    "cost of non-coordination: total annual system cost of the observed buildout minus "
+    "that of the coordinated plan (CNY bn/yr; the stranded and debt weights excluded)",
+)
+
+
+def headline_lines(s, gap) -> list[str]:
+    """The printed headline: every number named, with its unit."""
     h = gap.headline.set_index("metric")
-    cost = h.loc["total_cost"]
-    click.echo(
-        f"Scenario '{s.name}', {s.base_year}. Cost of non-coordination: "
-        f"CNY {cost['difference']:,.1f} bn/yr (observed {cost['observed']:,.1f}, "
-        f"coordinated {cost['coordinated']:,.1f})."
-    )
-    stranded, debt = h.loc["stranded_capital"], h.loc["stranded_debt"]
-    click.echo(
-        f"Stranded capital (capacity not needed even at maximum utilisation): "
-        f"CNY {stranded['observed']:,.0f} bn observed vs "
-        f"{stranded['coordinated']:,.0f} bn coordinated; debt tied to it CNY "
-        f"{debt['observed']:,.0f} bn vs {debt['coordinated']:,.0f} bn."
-    )
+    cost, stranded, debt = h.loc["total_cost"], h.loc["stranded_capital"], h.loc["stranded_debt"]
+    rows = [
+        ("total annual system cost, observed buildout", cost["observed"], "CNY {:,.1f} bn/yr"),
+        ("total annual system cost, coordinated plan", cost["coordinated"], "CNY {:,.1f} bn/yr"),
+        ("cost of non-coordination", cost["difference"], "CNY {:,.1f} bn/yr"),
+        ("stranded capital, observed buildout", stranded["observed"], "CNY {:,.1f} bn"),
+        ("stranded capital, coordinated plan", stranded["coordinated"], "CNY {:,.1f} bn"),
+        ("debt tied to stranded capacity, observed buildout", debt["observed"], "CNY {:,.1f} bn"),
+        ("debt tied to stranded capacity, coordinated plan", debt["coordinated"], "CNY {:,.1f} bn"),
+    ]
+    width = max(len(label) for label, _, _ in rows) + 1
+    lines = [f"Scenario '{s.name}', base year {s.base_year}."]
+    lines += [f"  {label + ':':<{width}} {fmt.format(value)}" for label, value, fmt in rows]
+    lines += ["", "Definitions:"]
+    for d in DEFINITIONS:
+        lines += textwrap.wrap(d, 96, initial_indent="  ", subsequent_indent="    ")
+    return lines
+
+
+def sector_lines(gap) -> list[str]:
+    """Per sector, the observed buildout above the coordinated plan, units in the header."""
     t = gap.sector_summary
-    table = pd.DataFrame(
-        {
-            "unit": t["capacity_unit"],
-            "regions obs": t["regions_observed"],
-            "regions coord": t["regions_coordinated"],
-            "util obs": t["utilisation_observed"].map("{:.0%}".format),
-            "util coord": t["utilisation_coordinated"].map("{:.0%}".format),
-            "idle obs": t["stranded_capacity_observed"].map("{:,.1f}".format),
-            "idle coord": t["stranded_capacity_coordinated"].map("{:,.1f}".format),
-            "idle debt obs (CNY bn)": t["stranded_debt_cny_bn_observed"].map("{:,.1f}".format),
-        }
-    )
-    click.echo("\n" + table.to_string())
+    frames = {}
+    for mode, label in (("observed", "observed buildout"), ("coordinated", "coordinated plan")):
+        frames[label] = pd.DataFrame(
+            {
+                "capacity unit": t["capacity_unit"],
+                "regions with capacity": t[f"regions_{mode}"].map("{:d}".format),
+                "utilisation": t[f"utilisation_{mode}"].map("{:.0%}".format),
+                "stranded capacity": t[f"stranded_capacity_{mode}"].map("{:,.1f}".format),
+                "debt tied to stranded (CNY bn)": t[f"stranded_debt_cny_bn_{mode}"].map(
+                    "{:,.1f}".format
+                ),
+            }
+        )
+    table = pd.concat(frames).swaplevel().sort_index(level=0, sort_remaining=False)
+    table.index.names = [None, None]
+    return ["", "By sector (stranded capacity in the capacity unit):", table.to_string()]
 
 
 def main(argv: list[str] | None = None) -> int:

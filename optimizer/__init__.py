@@ -20,7 +20,7 @@ from optimizer.parameters import ModelParameters
 from optimizer.paths import default_data_dir
 from optimizer.results import Result
 from optimizer.scenario import Scenario, load_scenario, scenario_from_frames
-from optimizer.status import Status
+from optimizer.status import SolveError, Status
 from optimizer.writers import read_results, write_results
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Result",
     "Scenario",
     "ScenarioError",
+    "SolveError",
     "Status",
     "__version__",
     "compare",

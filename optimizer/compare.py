@@ -68,11 +68,7 @@ def compare(observed: Result, coordinated: Result) -> Comparison:
             raise DupoptError(
                 f"compare() expects the {mode} result in that place, got a {result.mode} result"
             )
-        if not result.status.ok:
-            raise DupoptError(
-                f"cannot compare: the {mode} run ended {result.status.value}: "
-                f"{result.status.explain()}"
-            )
+        result.raise_for_status()
     obs, coo = observed.allocation, coordinated.allocation
     gap = regional_gap(obs, coo)
     return Comparison(

@@ -56,7 +56,9 @@ class VariantResult:
 
     Arrays are aligned on :attr:`ParametricModel.index` (region, sector): capacity and
     production in sector units, stranded capacity, its capital value and the debt tied to
-    it in CNY bn.
+    it in CNY bn. A solve that did not reach optimality (``status`` says why) has no
+    figures: ``objective`` and ``total_cost`` are NaN, ``terms`` is empty and the arrays
+    are None.
     """
 
     mode: str
@@ -76,7 +78,9 @@ class VariantResult:
     @property
     def total_cost(self) -> float:
         """Resource cost (CNY bn/yr): every objective term but the stranded and debt
-        weights (as :attr:`optimizer.Result.total_cost`)."""
+        weights (as :attr:`optimizer.Result.total_cost`); NaN unless optimal."""
+        if not self.status.ok:
+            return float("nan")
         return float(sum(v for t, v in self.terms.items() if t not in WEIGHT_TERMS))
 
 
@@ -350,8 +354,8 @@ class ParametricModel:
             (new["row_lower"] != self._row_lower) | (new["row_upper"] != self._row_upper)
         )
         if changed.size:
-            h.changeRowsBounds(
-                changed.size, changed, new["row_lower"][changed], new["row_upper"][changed]
+            highs.change_rows_bounds(
+                h, changed, new["row_lower"][changed], new["row_upper"][changed]
             )
         for name, values in new["coeffs"].items():
             old = self._coeffs.get(name)
@@ -400,7 +404,7 @@ class ParametricModel:
             stranded_debt_cny_bn=share * capex * stranded,
             unmet=unmet,
             alternative_optima=(
-                highs._has_ties(
+                highs.has_ties(
                     self.h,
                     bounds=(self._lower, self._upper, self._row_lower, self._row_upper),
                 )

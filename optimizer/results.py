@@ -13,9 +13,23 @@ import pandas as pd
 from optimizer.backends import Solution
 from optimizer.formulation import ModelData
 from optimizer.lp import LinearProgram
-from optimizer.status import Status
+from optimizer.solver_log import tail
+from optimizer.status import SolveError, Status
 
 TERM_UNITS = "CNY bn/yr"
+#: The tables of an optimal result (``fiscal_values`` only with the fiscal limit, the
+#: dual tables only where the backend gives duals).
+TABLES = (
+    "allocation",
+    "shipments",
+    "exports",
+    "unmet",
+    "debt",
+    "costs",
+    "marginal_costs",
+    "capacity_values",
+    "fiscal_values",
+)
 
 
 def named(frame: pd.DataFrame, name: str, unit: str) -> pd.DataFrame:
@@ -33,7 +47,10 @@ class Result:
     mode
         ``coordinated`` or ``observed``.
     status
-        A :class:`~optimizer.status.Status`; tables are empty unless it is OPTIMAL.
+        A :class:`~optimizer.status.Status`. A solve that did not reach optimality has
+        no figures: ``objective`` and ``total_cost`` are NaN, ``tables`` is empty, and
+        asking for a table (``result.allocation``) raises
+        :class:`~optimizer.status.SolveError` naming the status and what to do.
     objective
         Objective value, CNY bn/yr.
     tables
@@ -55,17 +72,28 @@ class Result:
     message: str = ""
     alternative_optima: bool | None = None
     options: dict = field(default_factory=dict)
+    #: The solver's output during the solve (kept off stdout).
+    log: str = ""
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables", {})
         if name in tables:
             return tables[name]
+        if name in TABLES and "status" in self.__dict__:
+            self.raise_for_status()
         raise AttributeError(name)
+
+    def raise_for_status(self) -> None:
+        """Raise :class:`~optimizer.status.SolveError` unless the solve was optimal."""
+        if not self.status.ok:
+            raise SolveError(self.mode, self.status, tail(self.log))
 
     @property
     def total_cost(self) -> float:
         """Resource cost (CNY bn/yr): capital, O&M, transport and unmet-demand penalty,
-        without the stranded and debt weights."""
+        without the stranded and debt weights; NaN unless the solve was optimal."""
+        if not self.status.ok:
+            return float("nan")
         c = self.tables["costs"].set_index("term")["value"]
         return float(c.drop(["stranded", "debt"], errors="ignore").sum())
 
@@ -81,8 +109,10 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
         timings=dict(sol.timings),
         message=sol.message,
         alternative_optima=sol.alternative_optima,
+        log=sol.log,
     )
     if not sol.status.ok:
+        result.objective = float("nan")
         return result
     v = lp.split(sol.x)
     cap, prod = v["capacity"], v["production"]

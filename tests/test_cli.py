@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from importlib.metadata import version
@@ -100,9 +101,10 @@ def test_data_check_nonexistent_path(capsys, tmp_path):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["frobnicate"], "No such command 'frobnicate'"),
-        (["data", "frobnicate"], "No such command 'frobnicate'"),
-        (["data", "check", "--frobnicate"], "No such option '--frobnicate'"),
+        (["frobnicate"], r"No such command '?frobnicate"),
+        (["data", "frobnicate"], r"No such command '?frobnicate"),
+        # click 8.1.0 writes "No such option: --frobnicate", later releases quote the name.
+        (["data", "check", "--frobnicate"], r"No such option:? '?--frobnicate"),
         (["data", "check", "a", "b"], "unexpected extra argument"),
     ],
     ids=["command", "subcommand", "option", "extra-argument"],
@@ -112,7 +114,7 @@ def test_usage_errors_exit_2(capsys, argv, message):
     assert main(argv) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert message in err
+    assert re.search(message, err), err
     assert "Traceback" not in err
 
 
@@ -268,3 +270,37 @@ def test_batch_with_a_bad_sweep_file_exits_1_and_writes_nothing(tmp_path, capsys
 def test_query_errors_are_reported(tmp_path, capsys):
     assert main(["query", str(tmp_path / "none.duckdb"), "SELECT 1"]) == 1
     assert "no such store" in capsys.readouterr().err
+
+
+# -- quiet, labelled output ----------------------------------------------------------------
+@pytest.mark.parametrize("backend", ["highs", "pyomo", "pulp"])
+def test_stdout_holds_the_labelled_headline_and_no_solver_output(tmp_path, backend):
+    """In a fresh process (where HiGHS prints its banner), stdout carries only dupopt's
+    headline: every number with its label and unit, equal to the saved headline table;
+    the solver's log goes to stderr with --verbose."""
+    import sys
+
+    out = tmp_path / "out"
+    args = ["run", "-o", str(out), "--no-report", "--backend", backend, "--verbose"]
+    result = subprocess.run(
+        [sys.executable, "-m", "dupopt", *args], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "HiGHS" not in result.stdout and "Copyright" not in result.stdout
+    assert "--- solver log, coordinated ---" in result.stderr
+    assert "HiGHS" in result.stderr
+    head = optimizer.read_results(out)["comparison"]["headline"].set_index("metric")
+    lines = dict(re.findall(r"^  (\S.+?):\s+(CNY .+)$", result.stdout, re.MULTILINE))
+    for label, metric, mode, unit in [
+        ("total annual system cost, observed buildout", "total_cost", "observed", "bn/yr"),
+        ("total annual system cost, coordinated plan", "total_cost", "coordinated", "bn/yr"),
+        ("cost of non-coordination", "total_cost", "difference", "bn/yr"),
+        ("stranded capital, observed buildout", "stranded_capital", "observed", "bn"),
+        ("debt tied to stranded capacity, observed buildout", "stranded_debt", "observed", "bn"),
+    ]:
+        text = lines[label].strip()
+        assert text.startswith("CNY ") and text.endswith(f" {unit}")
+        value = float(text.removeprefix("CNY ").split()[0].replace(",", ""))
+        assert value == pytest.approx(head.loc[metric, mode], abs=0.05)
+    assert "debt tied to stranded capacity: the debt-financed share" in result.stdout
+    assert "idle" not in result.stdout.replace("(idle capacity, K-X,", "")

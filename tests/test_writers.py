@@ -58,7 +58,7 @@ def test_csv_on_request(tmp_path, capsys):
     out = tmp_path / "csv"
     assert main(["run", "-o", str(out), "--format", "csv", "--no-report"]) == 0
     assert (out / "comparison" / "sector_summary.csv").is_file()
-    assert "Cost of non-coordination" in capsys.readouterr().out
+    assert "cost of non-coordination:" in capsys.readouterr().out
 
 
 def test_failed_write_leaves_the_old_folder(tmp_path, default_scenario, monkeypatch):

@@ -33,6 +33,8 @@ class Solution:
     #: True where a non-basic variable or slack has a zero reduced cost, so other optimal
     #: allocations exist (ties); None where the backend does not tell.
     alternative_optima: bool | None = None
+    #: What the solver wrote while solving (captured off stdout; see optimizer.solver_log).
+    log: str = ""
 
 
 def get_backend(name: str):

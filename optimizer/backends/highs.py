@@ -9,6 +9,7 @@ import numpy as np
 
 from optimizer.backends import Solution
 from optimizer.lp import LinearProgram
+from optimizer.solver_log import captured
 from optimizer.status import Status
 
 _STATUS = {
@@ -18,6 +19,7 @@ _STATUS = {
     "kUnboundedOrInfeasible": Status.INFEASIBLE_OR_UNBOUNDED,
     "kTimeLimit": Status.TIME_LIMIT,
     "kIterationLimit": Status.TIME_LIMIT,
+    "kInterrupt": Status.INTERRUPTED,
     "kSolveError": Status.NUMERICAL,
     "kPostsolveError": Status.NUMERICAL,
 }
@@ -38,6 +40,8 @@ def render(
     """A ``highspy.Highs`` object holding the model (kept for re-solves with new data).
 
     ``presolve=None`` (default) turns HiGHS presolve off for LPs and on for MILPs.
+    ``log=True`` turns HiGHS's log on (it writes to descriptor 1: run the model inside
+    :func:`optimizer.solver_log.captured` to keep it off stdout, as :func:`solve` does).
     """
     a = lp.matrix("csc")
     model = highspy.HighsLp()
@@ -55,7 +59,8 @@ def render(
             highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
             for i in integer
         ]
-    h = highspy.Highs()
+    with captured():  # HiGHS prints its banner when the first Highs object is made
+        h = highspy.Highs()
     h.setOptionValue("output_flag", log)
     if presolve is None:
         # Measured (benchmarks/bench_model.py): presolve off solves these LPs faster
@@ -101,6 +106,17 @@ def run_model(h: highspy.Highs) -> tuple[Status, float]:
     return model_status(h), solve_s
 
 
+def change_rows_bounds(
+    h: highspy.Highs, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray
+) -> None:
+    """Set the bounds of ``rows`` in place (one call where highspy has it, >= 1.13)."""
+    if hasattr(h, "changeRowsBounds"):
+        h.changeRowsBounds(len(rows), rows, lower, upper)
+    else:
+        for row, lo, up in zip(rows, lower, upper, strict=True):
+            h.changeRowBounds(int(row), float(lo), float(up))
+
+
 def _option(h: highspy.Highs, name: str):
     value = h.getOptionValue(name)
     # highspy >= 1.16 returns (HighsStatus, value); earlier versions the value alone.
@@ -113,13 +129,15 @@ def model_status(h: highspy.Highs) -> Status:
 
 
 def run(h: highspy.Highs, backend: str = "highs") -> Solution:
-    """Solve a rendered (or modified) HiGHS model and collect the solution."""
-    status, solve_s = run_model(h)
+    """Solve a rendered (or modified) HiGHS model and collect the solution; HiGHS's
+    output is captured into ``Solution.log``, never printed."""
+    with captured() as log:
+        status, solve_s = run_model(h)
     x = np.asarray(h.getSolution().col_value) if status.ok else np.zeros(h.getNumCol())
     duals, ties = None, None
     if status.ok and h.getInfo().dual_solution_status == 2:  # kSolutionStatusFeasible
         duals = np.asarray(h.getSolution().row_dual)
-        ties = _has_ties(h)
+        ties = has_ties(h)
     return Solution(
         status=status,
         objective=h.getInfo().objective_function_value if status.ok else float("nan"),
@@ -131,10 +149,11 @@ def run(h: highspy.Highs, backend: str = "highs") -> Solution:
         timings={"solve_s": solve_s},
         message=status.explain(),
         alternative_optima=ties,
+        log=log.text,
     )
 
 
-def _has_ties(
+def has_ties(
     h: highspy.Highs,
     tol: float = 1e-9,
     bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
@@ -164,7 +183,7 @@ def _has_ties(
 def solve(lp: LinearProgram, **options) -> Solution:
     """Render and solve with HiGHS."""
     t0 = time.perf_counter()
-    h = render(lp, **options)
+    h = render(lp, log=True, **options)
     build_s = time.perf_counter() - t0
     sol = run(h)
     sol.timings["render_s"] = build_s

@@ -14,6 +14,7 @@ import pulp
 
 from optimizer.backends import Solution
 from optimizer.lp import LinearProgram
+from optimizer.solver_log import captured
 from optimizer.status import Status
 
 _STATUS = {
@@ -79,9 +80,10 @@ def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) ->
     t0 = time.perf_counter()
     prob, columns = render(lp)
     render_s = time.perf_counter() - t0
-    solver = pulp.HiGHS(msg=False, timeLimit=time_limit)
+    solver = pulp.HiGHS(msg=True, timeLimit=time_limit)  # msg: into the captured log
     t1 = time.perf_counter()
-    prob.solve(solver)
+    with captured() as log:
+        prob.solve(solver)
     solve_s = time.perf_counter() - t1
     status = _STATUS.get(prob.status, Status.ERROR)
     x = np.array([v.varValue or 0.0 for v in columns]) if status.ok else np.zeros(lp.n_cols)
@@ -96,4 +98,5 @@ def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) ->
         "pulp",
         {"render_s": render_s, "solve_s": solve_s},
         status.explain(),
+        log=log.text,
     )

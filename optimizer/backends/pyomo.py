@@ -17,6 +17,7 @@ from pyomo.opt import TerminationCondition
 
 from optimizer.backends import Solution
 from optimizer.lp import LinearProgram
+from optimizer.solver_log import captured
 from optimizer.status import Status
 
 _STATUS = {
@@ -111,7 +112,9 @@ def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) ->
     if time_limit is not None:
         opt.config.time_limit = time_limit
     t1 = time.perf_counter()
-    result = opt.solve(m, load_solutions=False)
+    with captured() as log:
+        # tee: the log goes to descriptor 1, which captured() holds, not the terminal.
+        result = opt.solve(m, load_solutions=False, tee=True)
     solve_s = time.perf_counter() - t1
     status = _STATUS.get(result.solver.termination_condition, Status.ERROR)
     x = np.zeros(lp.n_cols)
@@ -130,4 +133,5 @@ def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) ->
         "pyomo",
         {"render_s": render_s, "solve_s": solve_s},
         status.explain(),
+        log=log.text,
     )
