@@ -63,17 +63,18 @@ def test_csv_on_request(tmp_path, capsys):
 
 def test_failed_write_leaves_the_old_folder(tmp_path, default_scenario, monkeypatch):
     """If writing fails midway, the previous results stay as they were and no temp is left."""
+    from optimizer.model import solve
+
     out = tmp_path / "keep"
-    out.mkdir()
-    (out / "old.txt").write_text("previous results")
+    write_results(out, default_scenario, {"coordinated": solve(default_scenario)}, fmt="csv")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", boom)
-    from optimizer.model import solve
-
     with pytest.raises(OSError, match="disk full"):
         write_results(out, default_scenario, {"coordinated": solve(default_scenario)})
-    assert (out / "old.txt").read_text() == "previous results"
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]
