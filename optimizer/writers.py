@@ -132,7 +132,8 @@ def write_result_files(
 
     Use :func:`write_results`, which stages and swaps; this writes in place.
     """
-    reserved = {MANIFEST, "scenario", "comparison", *results}
+    # Also what a report adds (report.html, figures/, tables/): the report hook writes there.
+    reserved = {MANIFEST, "scenario", "comparison", "report.html", "figures", "tables", *results}
     for name in extra_files or {}:
         if Path(name).name != name or name.startswith(".") or name in reserved:
             raise OutputError(f"extra file name {name!r} must be one plain, unused file name")

@@ -482,7 +482,7 @@ def test_extra_files_are_written_with_the_results(default_scenario, coordinated,
         extra_files={"solver.log": "Running HiGHS\n"},
     )
     assert (out / "solver.log").read_text(encoding="utf-8") == "Running HiGHS\n"
-    for bad in ("../escape.log", MANIFEST, ".hidden"):
+    for bad in ("../escape.log", MANIFEST, ".hidden", "report.html", "coordinated"):
         with pytest.raises(OutputError, match="extra file name"):
             write_results(
                 tmp_path / "s",
