@@ -83,7 +83,9 @@ def data_check(scenario: Path | None) -> None:
     "--output",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Folder for the results (replaced if it exists). Default: reports/<scenario name>.",
+    help="Folder for the results and report. An earlier `dupopt run` output there is "
+    "replaced as a whole; a folder holding anything else (or the scenario's inputs) is "
+    "refused. Default: reports/<scenario name>.",
 )
 @click.option(
     "--backend",
@@ -133,10 +135,14 @@ def run(
     """
     from optimizer.compare import compare
     from optimizer.model import evaluate_observed, solve
+    from optimizer.outputs import check_target
     from optimizer.solver_log import tail
     from optimizer.writers import write_results
 
     s = load_scenario(scenario)
+    folder = output or Path("reports") / s.name
+    # Refuse a folder that is not ours before spending time on the solves.
+    check_target(folder, "run", inputs=[(p, "the scenario input") for p in s.inputs])
     options = {"backend": backend, "time_limit": time_limit}
     coordinated = solve(s, **options)
     observed = evaluate_observed(s, **options)
@@ -153,14 +159,24 @@ def run(
         click.echo("No results were written.", err=True)
         raise SystemExit(EXIT_FAILED)
     gap = compare(observed, coordinated)
-    folder = output or Path("reports") / s.name
-    write_results(folder, s, {"coordinated": coordinated, "observed": observed}, gap, fmt=fmt)
+    draw = None
+    if not no_report:
+        from geo.report import draw_report as draw
+    # Results, solver logs and report are staged together and swapped in at once.
+    logs = "".join(f"=== {r.mode} ({r.solver}) ===\n{r.log}\n" for r in (coordinated, observed))
+    write_results(
+        folder,
+        s,
+        {"coordinated": coordinated, "observed": observed},
+        gap,
+        fmt=fmt,
+        report=draw,
+        extra_files={"solver.log": logs},
+    )
     click.echo("\n".join(headline_lines(s, gap) + sector_lines(gap)))
     click.echo(f"\nResults written to {folder}")
-    if not no_report:
-        from geo.report import render_report
-
-        click.echo(f"Report: {render_report(folder)}")
+    if draw is not None:
+        click.echo(f"Report: {folder / 'report.html'}")
 
 
 @cli.command("report")
@@ -170,8 +186,9 @@ def run(
     "--output",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Folder for the report (default: RESULTS for a results folder; the store's path "
-    "without .duckdb for a batch store).",
+    help="Folder for the report (default: RESULTS itself for a results folder; the store's "
+    "path without .duckdb for a batch store). An earlier dupopt report folder there is "
+    "replaced as a whole; a folder holding anything else is refused.",
 )
 def report(results: Path, output: Path | None) -> None:
     """Draw the report of RESULTS, without solving.
@@ -187,10 +204,7 @@ def report(results: Path, output: Path | None) -> None:
         return
     from geo.report import render_report
 
-    if not (results / "manifest.json").is_file():
-        raise DupoptError(
-            f"{results} holds no manifest.json: not a dupopt results folder (or batch store)"
-        )
+    # Refuses a folder that is not `dupopt run` results (naming what it is instead).
     click.echo(f"Report: {render_report(results, output)}")
 
 
@@ -312,8 +326,9 @@ def query_cmd(store: Path, sql: str, fmt: str) -> None:
     "--output",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Folder for the Parquet files (replaced if it exists). Default: the store's path "
-    "without .duckdb, plus -parquet.",
+    help="Folder for the Parquet files. An earlier `dupopt export` there is replaced as a "
+    "whole; a folder holding anything else is refused. Default: the store's path without "
+    ".duckdb, plus -parquet.",
 )
 def export(store: Path, output: Path | None) -> None:
     """Export every table of a batch store to Parquet (one file per table)."""

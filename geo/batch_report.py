@@ -7,9 +7,10 @@ machinery of :mod:`geo.maps`, and writes ``report.html`` with ``figures/`` (PNG 
 figure, SVG too for the charts; the maps' SVGs would be about 1 MB each) and ``tables/``
 (CSV) into one folder. As :mod:`geo.report`, the page opens offline (no
 external resources; the sorting script is inline) and every string from the store is
-escaped by Jinja2. The folder is built in a temporary folder next to it and moved into
-place at the end, so an interrupted render leaves the previous report (or none), never a
-half-written one.
+escaped by Jinja2. The folder is built in a hidden staging folder next to it and swapped
+in as a whole (:func:`optimizer.outputs.staged_output`), so an interrupted render leaves
+the previous report (or none), never a half-written one; a folder that is not a dupopt
+report is refused, never replaced.
 
 Examples
 --------
@@ -19,9 +20,6 @@ Examples
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -31,8 +29,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from geo import batch_tables as bt
 from optimizer.compare import CAPACITY_EPS
-from optimizer.errors import DupoptError
 from optimizer.io import display_path
+from optimizer.outputs import OutputError, staged_output
 from optimizer.store import read_store
 
 __all__ = [
@@ -50,15 +48,13 @@ __all__ = [
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "batch_report.html.j2"
 REPORT_FILE = "report.html"
-#: What a report folder holds; a folder holding anything else is not replaced.
-_REPORT_ENTRIES = frozenset({REPORT_FILE, "figures", "tables"})
-_TMP_PREFIX = ".batch-report-"
 #: Draw individual scenarios as points over the boxes up to this many scenarios.
 _MAX_POINTS = 400
 
 
-class BatchReportError(DupoptError):
-    """The batch report cannot be written where asked."""
+#: The batch report cannot be written where asked (the folder is not a dupopt report,
+#: or holds the store).
+BatchReportError = OutputError
 
 
 # ---------------------------------------------------------------------------------------
@@ -843,25 +839,6 @@ def default_output(store: Path) -> Path:
     return out if out != store else store.with_name(f"{store.name}-report")
 
 
-def _check_target(output: Path, store: Path) -> None:
-    """Refuse to replace anything but a previous report (the store, other files)."""
-    if output.resolve() == store.resolve() or store.resolve().is_relative_to(output.resolve()):
-        raise BatchReportError(
-            f"{display_path(output)}: the report folder would hold or replace the store "
-            f"{display_path(store)}; choose another output folder"
-        )
-    if output.exists() and not output.is_dir():
-        raise BatchReportError(f"{display_path(output)}: exists and is not a folder")
-    if output.is_dir():
-        foreign = sorted(p.name for p in output.iterdir() if p.name not in _REPORT_ENTRIES)
-        if foreign:
-            shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
-            raise BatchReportError(
-                f"{display_path(output)}: the folder holds other files ({shown}); the batch "
-                "report replaces its folder as a whole, so choose a new or empty folder"
-            )
-
-
 def render_batch_report(store: Path, output: Path | None = None) -> Path:
     """Write the HTML report of a batch sweep store.
 
@@ -872,8 +849,10 @@ def render_batch_report(store: Path, output: Path | None = None) -> Path:
     output
         The report folder; default ``store.with_suffix('')``, a folder next to the store
         (``reports/sens.duckdb`` -> ``reports/sens/``). It receives ``report.html``,
-        ``figures/`` (PNG; SVG for the charts) and ``tables/`` (CSV). The folder is replaced as a
-        whole once the new report is complete; a folder holding other files is refused.
+        ``figures/`` (PNG; SVG for the charts), ``tables/`` (CSV) and a ``manifest.json``
+        of kind ``"report"``. The folder is replaced as a whole once the new report is
+        complete; it may be missing, empty or an earlier dupopt report folder, anything
+        else (a folder holding other files, the store's folder) is refused.
 
     Returns
     -------
@@ -902,48 +881,22 @@ def render_batch_report(store: Path, output: Path | None = None) -> Path:
     store = Path(store)
     output = Path(output) if output is not None else default_output(store)
     tables = read_store(store)
-    _check_target(output, store)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{output.name}-", dir=output.parent))
-    try:
+    with staged_output(
+        output,
+        "report",
+        inputs=[(store, "the store")],
+        manifest={"source": display_path(store), "source_kind": "store"},
+    ) as stage:
         context = report_context(tables, store)
-        figures = _figures(tables, tmp)
-        (tmp / "figures").mkdir(exist_ok=True)
-        (tmp / "tables").mkdir()
+        figures = _figures(tables, stage)
+        (stage / "figures").mkdir(exist_ok=True)
+        (stage / "tables").mkdir()
         for stem, frame in context.pop("table_frames").items():
-            frame.to_csv(tmp / "tables" / f"{stem}.csv", index=False, lineterminator="\n")
+            frame.to_csv(stage / "tables" / f"{stem}.csv", index=False, lineterminator="\n")
         env = Environment(
             loader=FileSystemLoader(TEMPLATES),
             autoescape=select_autoescape(["html", "j2"]),
         )
         html = env.get_template(TEMPLATE).render(**context, figures=figures)
-        (tmp / REPORT_FILE).write_text(html, encoding="utf-8")
-        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; a report folder is not
-        _swap(tmp, output)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        (stage / REPORT_FILE).write_text(html, encoding="utf-8")
     return output / REPORT_FILE
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _swap(new: Path, target: Path) -> None:
-    """Put the finished folder ``new`` in place of ``target`` (renames only)."""
-    old = None
-    if target.exists():
-        old = target.with_name(f"{_TMP_PREFIX}{target.name}-old-{os.getpid()}")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(target, old)
-    try:
-        os.replace(new, target)
-    except BaseException:
-        if old is not None and not target.exists():
-            os.replace(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

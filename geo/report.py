@@ -7,19 +7,21 @@ inline, and every string that comes from data is escaped by Jinja2.
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from optimizer.io import display_path
+from optimizer.outputs import require_kind, staged_output, to_json
 from optimizer.writers import read_results
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_FILE = "report.html"
+#: What a report adds to a folder; the rest of a results folder is results.
+REPORT_ENTRIES = frozenset({REPORT_FILE, "figures", "tables"})
 QUALITY = ("reported", "estimated", "assumed")
 
 
@@ -229,8 +231,8 @@ def report_context(results: dict, manifest: dict) -> dict:
             "columns": list(sources.columns),
             "rows": sources.astype(str).itertuples(index=False),
         },
-        "parameters_json": json.dumps(manifest.get("parameters", {}), indent=2),
-        "manifest_json": json.dumps(manifest, indent=2),
+        "parameters_json": to_json(manifest.get("parameters", {})),
+        "manifest_json": to_json(manifest),
         "map_note": (
             "Maps use an Albers equal-area projection for China; the South China Sea "
             "islands are shown in an inset. Hatched regions hold estimated, not reported, "
@@ -245,16 +247,14 @@ def _description(manifest: dict) -> str:
     return f"Scenario '{s['name']}', base year {s['base_year']}"
 
 
-def render_report(results_dir: str | Path, out_dir: str | Path | None = None) -> Path:
-    """Draw the maps and charts and write ``report.html`` (plus ``figures/`` and ``tables/``).
+def draw_report(results_dir: str | Path, folder: str | Path | None = None) -> Path:
+    """Draw the maps and charts and write ``report.html``, ``figures/`` and ``tables/``
+    into ``folder`` (default ``results_dir``), in place.
 
-    Parameters
-    ----------
-    results_dir
-        A folder written by ``dupopt run`` / :func:`optimizer.write_results`.
-    out_dir
-        Where to put the report (default: ``results_dir``). Existing report files there
-        are replaced only once the new report is complete.
+    Meant for a folder being built (such as the staging folder handed over by
+    :func:`optimizer.write_results`'s ``report`` hook): ``folder`` must not hold a report
+    yet. To (re)draw the report of a finished folder, use :func:`render_report`, which
+    stages and swaps.
 
     Returns
     -------
@@ -262,35 +262,73 @@ def render_report(results_dir: str | Path, out_dir: str | Path | None = None) ->
         The report's HTML file.
     """
     results_dir = Path(results_dir)
-    out_dir = Path(out_dir) if out_dir is not None else results_dir
-    manifest = json.loads((results_dir / "manifest.json").read_text(encoding="utf-8"))
+    folder = Path(folder) if folder is not None else results_dir
+    manifest = require_kind(results_dir, "run")
     results = read_results(results_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".report.", dir=out_dir))
-    try:
-        context = report_context(results, manifest)
-        figures = _figures(results, tmp)
-        (tmp / "tables").mkdir()
-        for stem, frame in context.pop("table_frames").items():
-            frame.to_csv(tmp / "tables" / f"{stem}.csv", index=False, lineterminator="\n")
-        env = Environment(
-            loader=FileSystemLoader(TEMPLATES),
-            autoescape=select_autoescape(["html", "j2"]),
-        )
-        html = env.get_template("report.html.j2").render(
-            **context,
-            sector_figures=figures["sector"],
-            region_figures=figures["region"],
-            chart_figures=figures["chart"],
-        )
-        (tmp / REPORT_FILE).write_text(html, encoding="utf-8")
-        for name in ("figures", "tables", REPORT_FILE):
-            target = out_dir / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-            (tmp / name).rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    context = report_context(results, manifest)
+    figures = _figures(results, folder)
+    (folder / "tables").mkdir()
+    for stem, frame in context.pop("table_frames").items():
+        frame.to_csv(folder / "tables" / f"{stem}.csv", index=False, lineterminator="\n")
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+    )
+    html = env.get_template("report.html.j2").render(
+        **context,
+        sector_figures=figures["sector"],
+        region_figures=figures["region"],
+        chart_figures=figures["chart"],
+    )
+    (folder / REPORT_FILE).write_text(html, encoding="utf-8")
+    return folder / REPORT_FILE
+
+
+def render_report(results_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+    """Draw the report of a results folder; the output folder is swapped in as a whole.
+
+    Parameters
+    ----------
+    results_dir
+        A folder written by ``dupopt run`` / :func:`optimizer.write_results`.
+    out_dir
+        Where to put the report. Default (or ``results_dir`` itself): redraw in place,
+        a copy of the results plus the new report is staged and swapped for the folder.
+        Another folder becomes a report folder (``report.html``, ``figures/``,
+        ``tables/`` and a ``manifest.json`` of kind ``"report"``); it may be missing,
+        empty or an earlier report folder, anything else is refused
+        (:func:`optimizer.outputs.check_target`).
+
+    Returns
+    -------
+    Path
+        The report's HTML file.
+
+    Raises
+    ------
+    optimizer.outputs.OutputError
+        ``results_dir`` is not a results folder, or ``out_dir`` may not be replaced.
+    """
+    results_dir = Path(results_dir)
+    require_kind(results_dir, "run")
+    if out_dir is None or Path(out_dir).resolve() == results_dir.resolve():
+        with staged_output(results_dir, "run") as stage:
+            # Everything but the old report (and hidden leftovers) is carried over.
+            for entry in sorted(results_dir.iterdir()):
+                if entry.name in REPORT_ENTRIES or entry.name.startswith("."):
+                    continue
+                if entry.is_dir():
+                    shutil.copytree(entry, stage / entry.name, symlinks=True)
+                else:
+                    shutil.copy2(entry, stage / entry.name, follow_symlinks=False)
+            draw_report(stage)
+        return results_dir / REPORT_FILE
+    out_dir = Path(out_dir)
+    with staged_output(
+        out_dir,
+        "report",
+        inputs=[(results_dir, "the results folder")],
+        manifest={"source": display_path(results_dir), "source_kind": "run"},
+    ) as stage:
+        draw_report(results_dir, stage)
     return out_dir / REPORT_FILE

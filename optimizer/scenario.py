@@ -8,6 +8,7 @@ Load one from a folder or TOML file with :func:`load_scenario`, or from DataFram
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +26,9 @@ from optimizer.validation import Origin, validate_table
 
 SCENARIO_FILE = "scenario.toml"
 _TOP_LEVEL_KEYS = {"name", "description", "base_year", "tables", "parameters"}
+#: A scenario name is one safe path component (it names the folder reports/<name>): a
+#: letter or digit (any script), then letters, digits, '_', '-', '.'; at most 64 characters.
+_NAME = re.compile(r"[^\W_][\w.\-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ class Scenario:
     parameters: ModelParameters = field(default_factory=ModelParameters)
     description: str = ""
     origin: str | None = None
+    #: The files the scenario was read from (TOML and tables); outputs never replace them.
+    inputs: tuple[Path, ...] = field(default=(), repr=False, compare=False)
 
     # -- tables -----------------------------------------------------------------------
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -160,10 +166,12 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     listed = config.get("tables", {}) if isinstance(config.get("tables", {}), dict) else {}
     frames: dict[str, pd.DataFrame] = {}
     origins: dict[str, Origin] = {}
+    files = [toml_path]
     for name in TABLE_NAMES:
         file = toml_path.parent / str(listed.get(name, f"{name}.csv"))
         if name in OPTIONAL_TABLES and name not in listed and not file.exists():
             continue
+        files.append(file)
         frame, read_issues = read_table(file)
         issues.extend(read_issues)
         if frame is not None:
@@ -175,7 +183,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
                 label, f"unknown table (known: {', '.join(TABLE_NAMES)})", column=f"tables.{name}"
             )
         )
-    return _build(config, frames, origins, issues, label)
+    return replace(_build(config, frames, origins, issues, label), inputs=tuple(files))
 
 
 def scenario_from_frames(
@@ -259,6 +267,16 @@ def _check_config(config: Mapping[str, Any], label: str) -> list[Issue]:
             issues.append(
                 Issue(label, f"must be a {'table' if kind is dict else 'string'}", column=key)
             )
+    name = config.get("name")
+    if isinstance(name, str) and not _NAME.fullmatch(name):
+        issues.append(
+            Issue(
+                label,
+                "must be one simple name: a letter or digit, then letters, digits, '_', '-' "
+                f"or '.', at most 64 characters (it names the output folder); got {name!r}",
+                column="name",
+            )
+        )
     return issues
 
 

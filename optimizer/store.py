@@ -31,11 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
-import os
-import shutil
 import signal
-import tempfile
 import threading
 from pathlib import Path
 
@@ -46,6 +42,7 @@ from optimizer import __version__
 from optimizer.batch import SCENARIO_METRICS, ChunkResult
 from optimizer.errors import DupoptError
 from optimizer.io import display_path
+from optimizer.outputs import check_target, staged_output, to_json, write_manifest
 
 STORE_VERSION = "1"
 TABLES = ("scenarios", "parameters", "costs", "sectors", "allocation")
@@ -365,32 +362,28 @@ def query(path: str | Path, sql: str) -> pd.DataFrame:
 
 
 def export_parquet(path: str | Path, out: str | Path) -> list[Path]:
-    """Write every table of a store as ``<out>/<table>.parquet`` (atomically: the folder
-    appears complete or not at all; an existing folder is replaced)."""
+    """Write every table of a store as ``<out>/<table>.parquet``.
+
+    The folder appears complete or not at all (:func:`optimizer.outputs.staged_output`):
+    ``out`` may be missing, empty or an earlier export, which is replaced; anything else
+    is refused. Besides the tables it holds ``manifest.json`` (kind ``"export"``, the
+    store and its identity) and ``README.json`` (the store's ``meta`` table).
+    """
     path, out = Path(path), Path(out)
     if not path.is_file():
         raise StoreError(f"{display_path(path)}: no such store")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    inputs = [(path, "the store")]
+    check_target(out, "export", inputs=inputs)  # before opening the store: fail fast
     con = _connect(path, read_only=True)
     try:
-        names = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
-        for name in names:
-            target = (tmp / f"{name}.parquet").as_posix().replace("'", "''")
-            con.execute(f"COPY {name} TO '{target}' (FORMAT parquet)")
-        (tmp / "README.json").write_text(
-            json.dumps(dict(con.execute("SELECT key, value FROM meta").fetchall()), indent=2)
-        )
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        with staged_output(out, "export", inputs=inputs) as tmp:
+            names = [r[0] for r in con.execute("SHOW TABLES").fetchall()]
+            for name in names:
+                target = (tmp / f"{name}.parquet").as_posix().replace("'", "''")
+                con.execute(f"COPY {name} TO '{target}' (FORMAT parquet)")
+            meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+            (tmp / "README.json").write_text(to_json(meta) + "\n", encoding="utf-8")
+            write_manifest(tmp, "export", source=display_path(path), store=meta)
     finally:
         con.close()
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
     return sorted(out.glob("*.parquet"))

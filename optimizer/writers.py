@@ -1,22 +1,23 @@
 """Writing results to a folder: one file per table plus ``manifest.json``.
 
-Writers are free functions. A folder is written to a temporary sibling first and moved
-into place at the end, so an interrupted run never leaves a half-written folder.
+Writers are free functions. A folder is written through :func:`optimizer.outputs.staged_output`:
+built in a hidden sibling and swapped in whole at the end, so an interrupted run never
+leaves a half-written folder, and a folder that is not a dupopt output (a user's files,
+the scenario's inputs) is refused, never replaced.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import platform
-import shutil
-import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from optimizer import __version__
+from optimizer.backends import library_versions
 from optimizer.compare import Comparison
+from optimizer.outputs import MANIFEST, OutputError, require_kind, staged_output, to_json
 from optimizer.results import Result
 from optimizer.scenario import Scenario
 
@@ -40,6 +41,7 @@ def manifest(scenario: Scenario, results: dict[str, Result], fmt: str) -> dict:
     """What was run, on which data, with which solver and options, and how it ended."""
     return {
         "dupopt_version": __version__,
+        "kind": "run",
         "scenario": {
             "name": scenario.name,
             "origin": scenario.origin,
@@ -49,6 +51,7 @@ def manifest(scenario: Scenario, results: dict[str, Result], fmt: str) -> dict:
         "parameters": dict(scenario.parameters.__dict__),
         "format": fmt,
         "python": platform.python_version(),
+        "solver_libraries": library_versions(),
         "runs": {
             mode: {
                 "status": r.status.value,
@@ -73,10 +76,32 @@ def write_results(
     comparison: Comparison | None = None,
     *,
     fmt: str = "parquet",
+    extra_files: Mapping[str, str] | None = None,
+    report: Callable[[Path], object] | None = None,
 ) -> Path:
     """Write every result table (``<mode>/<table>``), the comparison and a manifest.
 
-    An existing folder is replaced only once the new one is complete.
+    The folder is built beside ``folder`` and swapped in as a whole once complete
+    (:func:`optimizer.outputs.staged_output`): ``folder`` may be missing, empty or an
+    earlier run's results; a folder holding anything else, or one that is or holds the
+    scenario's input files, is refused with :class:`~optimizer.outputs.OutputError` and
+    left as it was. A result that did not reach optimality raises
+    :class:`~optimizer.status.SolveError` before anything is written.
+
+    Parameters
+    ----------
+    folder
+        The results folder.
+    scenario, results, comparison
+        What was run and its results by mode (``"coordinated"``, ``"observed"``).
+    fmt
+        ``"parquet"`` or ``"csv"`` for the result tables.
+    extra_files
+        Text files to add at the top of the folder, by file name (e.g. a solver log).
+    report
+        Called with the staging folder once the tables and manifest are written, e.g.
+        :func:`geo.report.draw_report`: what it writes is part of the same swap, so the
+        results and their report appear together or not at all.
 
     Examples
     --------
@@ -86,51 +111,64 @@ def write_results(
     >>> (out / "coordinated" / "allocation.parquet").exists()
     True
     """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    for result in results.values():
+        result.raise_for_status()  # a solve that did not reach optimality has no tables
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        for mode, result in results.items():
-            (tmp / mode).mkdir()
-            for name, table in result.tables.items():
-                write_table(table, tmp / mode / name, fmt)
-        if comparison is not None:
-            (tmp / "comparison").mkdir()
-            for name, table in comparison.tables().items():
-                write_table(
-                    table.reset_index() if table.index.name else table,
-                    tmp / "comparison" / name,
-                    fmt,
-                )
-        # The inputs travel with the results, so a report can be redrawn from the folder.
-        (tmp / "scenario").mkdir()
-        for name, table in scenario.tables().items():
-            write_table(table, tmp / "scenario" / name, "csv")
-        text = json.dumps(manifest(scenario, results, fmt), indent=2, default=str)
-        (tmp / "manifest.json").write_text(text + "\n", encoding="utf-8")
-        os.chmod(tmp, 0o755)
-        _replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    inputs = [(path, "the scenario input") for path in scenario.inputs]
+    with staged_output(folder, "run", inputs=inputs) as stage:
+        write_result_files(stage, scenario, results, comparison, fmt=fmt, extra_files=extra_files)
+        if report is not None:
+            report(stage)
     return folder
 
 
-def _replace(new: Path, folder: Path) -> None:
-    if folder.exists():
-        old = folder.with_name(f".{folder.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        folder.rename(old)
-        new.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        new.rename(folder)
+def write_result_files(
+    folder: Path,
+    scenario: Scenario,
+    results: dict[str, Result],
+    comparison: Comparison | None = None,
+    *,
+    fmt: str = "parquet",
+    extra_files: Mapping[str, str] | None = None,
+) -> None:
+    """Write the tables, inputs, extra files and manifest into an existing (staging) folder.
+
+    Use :func:`write_results`, which stages and swaps; this writes in place.
+    """
+    # Also what a report adds (report.html, figures/, tables/): the report hook writes there.
+    reserved = {MANIFEST, "scenario", "comparison", "report.html", "figures", "tables", *results}
+    for name in extra_files or {}:
+        if Path(name).name != name or name.startswith(".") or name in reserved:
+            raise OutputError(f"extra file name {name!r} must be one plain, unused file name")
+    for mode, result in results.items():
+        (folder / mode).mkdir()
+        for name, table in result.tables.items():
+            write_table(table, folder / mode / name, fmt)
+    if comparison is not None:
+        (folder / "comparison").mkdir()
+        for name, table in comparison.tables().items():
+            write_table(
+                table.reset_index() if table.index.name else table,
+                folder / "comparison" / name,
+                fmt,
+            )
+    # The inputs travel with the results, so a report can be redrawn from the folder.
+    (folder / "scenario").mkdir()
+    for name, table in scenario.tables().items():
+        write_table(table, folder / "scenario" / name, "csv")
+    for name, text in (extra_files or {}).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    # Last: a folder with a manifest is complete.
+    text = to_json(manifest(scenario, results, fmt))
+    (folder / MANIFEST).write_text(text + "\n", encoding="utf-8")
 
 
 def read_results(folder: str | Path) -> dict[str, dict[str, pd.DataFrame]]:
     """Read a results folder back: ``{"coordinated": {"allocation": df, ...}, ...}``."""
     folder = Path(folder)
-    info = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    info = require_kind(folder, "run")
     fmt = info["format"]
     out: dict[str, dict[str, pd.DataFrame]] = {}
     for sub in ("coordinated", "observed", "comparison"):

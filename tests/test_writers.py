@@ -43,6 +43,19 @@ def test_run_writes_every_table_and_a_manifest(run_dir, default_scenario):
     )
 
 
+def test_the_manifest_records_every_solver_library_and_the_log_is_kept(run_dir):
+    """Versions of highspy, Pyomo and PuLP as installed; the solver log beside the results."""
+    from importlib.metadata import version
+
+    info = json.loads((run_dir / "manifest.json").read_text())
+    assert info["solver_libraries"] == {
+        name: version(name) for name in ("highspy", "pyomo", "pulp")
+    }
+    log = (run_dir / "solver.log").read_text()
+    assert "=== coordinated (HiGHS" in log and "=== observed (HiGHS" in log
+    assert "Model status" in log
+
+
 def test_same_input_same_output(run_dir, tmp_path):
     """A second run on the same data gives identical tables."""
     again = tmp_path / "again"
@@ -63,17 +76,18 @@ def test_csv_on_request(tmp_path, capsys):
 
 def test_failed_write_leaves_the_old_folder(tmp_path, default_scenario, monkeypatch):
     """If writing fails midway, the previous results stay as they were and no temp is left."""
+    from optimizer.model import solve
+
     out = tmp_path / "keep"
-    out.mkdir()
-    (out / "old.txt").write_text("previous results")
+    write_results(out, default_scenario, {"coordinated": solve(default_scenario)}, fmt="csv")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", boom)
-    from optimizer.model import solve
-
     with pytest.raises(OSError, match="disk full"):
         write_results(out, default_scenario, {"coordinated": solve(default_scenario)})
-    assert (out / "old.txt").read_text() == "previous results"
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]

@@ -9,12 +9,32 @@ returns a :class:`Solution` in column order, whatever the backend.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import metadata
 
 import numpy as np
 
 from optimizer.status import Status
 
 BACKENDS = ("highs", "pyomo", "pulp")
+#: The solver libraries dupopt drives (PyPI distribution names).
+SOLVER_LIBRARIES = ("highspy", "pyomo", "pulp")
+
+
+def library_versions() -> dict[str, str | None]:
+    """Installed version of each solver library (None where it is missing).
+
+    Read from the package metadata, so nothing is imported.
+
+    >>> sorted(library_versions())
+    ['highspy', 'pulp', 'pyomo']
+    """
+    out: dict[str, str | None] = {}
+    for name in SOLVER_LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 @dataclass
