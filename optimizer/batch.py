@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from optimizer.backends import highs
 from optimizer.compare import CAPACITY_EPS
 from optimizer.errors import DupoptError
 from optimizer.parametric import ParametricModel, VariantResult
@@ -120,6 +121,7 @@ def run_chunk(
         Whether to test each optimum for ties (alternative optima).
     """
     worker = f"{socket.gethostname()}:{os.getpid()}"
+    solver = highs.version()  # the worker's own: a remote worker may differ from the driver
     rows, params, costs = [], [], []
     tables = _Tables()
     build_s = solve_s = 0.0
@@ -131,6 +133,7 @@ def run_chunk(
             "overrides": json.dumps(job.overrides.to_dict(), sort_keys=True),
             "overrides_sha256": job.digest,
             "worker": worker,
+            "solver": solver,
         }
         params.extend((job.name, k, _as_float(v), str(v)) for k, v in sorted(job.values.items()))
         if job.error is not None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import signal
 import threading
 from pathlib import Path
@@ -39,12 +40,13 @@ import duckdb
 import pandas as pd
 
 from optimizer import __version__
+from optimizer.backends import library_versions
 from optimizer.batch import SCENARIO_METRICS, ChunkResult
 from optimizer.errors import DupoptError
 from optimizer.io import display_path
 from optimizer.outputs import check_target, staged_output, to_json, write_manifest
 
-STORE_VERSION = "1"
+STORE_VERSION = "2"  # 2: runs.solver_libraries, scenarios.solver
 TABLES = ("scenarios", "parameters", "costs", "sectors", "allocation")
 _MODEL_FILES = ("lp.py", "formulation.py", "parametric.py", "variants.py", "batch.py")
 
@@ -53,13 +55,14 @@ CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS runs (
     run INTEGER PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP,
     scheduler VARCHAR, workers INTEGER, sweep_sha256 VARCHAR,
-    done INTEGER, failed INTEGER, skipped INTEGER, wall_s DOUBLE, outcome VARCHAR);
+    done INTEGER, failed INTEGER, skipped INTEGER, wall_s DOUBLE, outcome VARCHAR,
+    solver_libraries VARCHAR);
 CREATE TABLE IF NOT EXISTS sweep_files (
     sha256 VARCHAR PRIMARY KEY, name VARCHAR, source VARCHAR, seed BIGINT, text VARCHAR);
 CREATE TABLE IF NOT EXISTS scenarios (
     scenario VARCHAR PRIMARY KEY, kind VARCHAR, status VARCHAR, message VARCHAR,
-    overrides VARCHAR, overrides_sha256 VARCHAR, worker VARCHAR, run INTEGER,
-    wall_s DOUBLE, alternative_optima BOOLEAN,
+    overrides VARCHAR, overrides_sha256 VARCHAR, worker VARCHAR, solver VARCHAR,
+    run INTEGER, wall_s DOUBLE, alternative_optima BOOLEAN,
     {", ".join(f"{name} DOUBLE" for name, _, _ in SCENARIO_METRICS)});
 CREATE TABLE IF NOT EXISTS parameters (
     scenario VARCHAR, key VARCHAR, value DOUBLE, text VARCHAR);
@@ -78,6 +81,8 @@ CREATE TABLE IF NOT EXISTS columns (
 _COLUMNS = [
     ("scenarios", "status", "", "done, failed, error, or a solver status"),
     ("scenarios", "overrides", "JSON", "multipliers and parameters applied to the base"),
+    ("scenarios", "solver", "", "solver library and version on the worker that solved it"),
+    ("runs", "solver_libraries", "JSON", "solver library versions where the sweep was started"),
     ("scenarios", "alternative_optima", "", "an optimum (either mode) is not unique"),
     ("scenarios", "wall_s", "s", "time to solve the variant in both modes"),
     *(("scenarios", n, u, d) for n, u, d in SCENARIO_METRICS),
@@ -230,9 +235,9 @@ class Store:
         con.execute("BEGIN")
         run = con.execute("SELECT coalesce(max(run), 0) + 1 FROM runs").fetchone()[0]
         con.execute(
-            "INSERT INTO runs (run, started_at, scheduler, workers, sweep_sha256, outcome) "
-            "VALUES (?, current_timestamp, ?, ?, ?, 'running')",
-            [run, scheduler, workers, sweep_sha],
+            "INSERT INTO runs (run, started_at, scheduler, workers, sweep_sha256, outcome, "
+            "solver_libraries) VALUES (?, current_timestamp, ?, ?, ?, 'running', ?)",
+            [run, scheduler, workers, sweep_sha, json.dumps(library_versions(), sort_keys=True)],
         )
         con.execute(
             "INSERT OR IGNORE INTO sweep_files VALUES (?, ?, ?, ?, ?)",

@@ -55,6 +55,21 @@ def test_commit_writes_every_table_and_skips_duplicates(tmp_path, chunk):
     assert set(tables["columns"]["table_name"]) >= {"scenarios", "sectors", "allocation"}
 
 
+def test_the_store_records_the_solver_libraries_of_the_run_and_of_each_worker(tmp_path, chunk):
+    import json
+    from importlib.metadata import version
+
+    path = tmp_path / "s.duckdb"
+    with Store.open(path, IDENTITY) as st:
+        st.start_run("sha", "text", "s1", "sweep.toml", None, "in-process", 0)
+        st.commit(chunk)
+    tables = read_store(path)
+    libraries = json.loads(tables["runs"]["solver_libraries"].iloc[0])
+    assert libraries == {name: version(name) for name in ("highspy", "pulp", "pyomo")}
+    solvers = tables["scenarios"].set_index("scenario")["solver"]
+    assert solvers["a"] == solvers["bad"] == f"HiGHS {version('highspy')}"
+
+
 def test_a_failed_commit_leaves_nothing_behind(tmp_path, chunk):
     path = tmp_path / "s.duckdb"
     broken = type(chunk)(**{**chunk.__dict__})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
 import highspy
@@ -25,8 +26,11 @@ _STATUS = {
 }
 
 
+@functools.cache
 def version() -> str:
-    return f"HiGHS {highspy.Highs().version()}"
+    """``HiGHS <version>`` of the HiGHS library highspy links."""
+    with captured():  # the first Highs object of a process prints a banner
+        return f"HiGHS {highspy.Highs().version()}"
 
 
 def render(
