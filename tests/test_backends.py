@@ -81,3 +81,28 @@ def test_bad_sense_is_rejected():
     lp.add_variables("x", IDX)
     with pytest.raises(ValueError, match="sense"):
         lp.add_constraints("c", IDX, [("x", [0], [0], [1.0])], "<", 1.0)
+
+
+@pytest.mark.parametrize(("gap", "tie"), [(0.0, True), (5e-8, True), (1e-3, False)])
+def test_optima_closer_than_the_solver_tolerance_count_as_ties(gap, tie):
+    """min x1 + (1 + gap) x2, x1 + x2 = 1: with a cost gap below HiGHS's dual feasibility
+    tolerance either vertex may come out of a solve, so the optimum is not unique."""
+    import highspy
+
+    from optimizer.backends import highs
+
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = 2, 1
+    lp.col_cost_ = np.array([1.0, 1.0 + gap])
+    lp.col_lower_, lp.col_upper_ = np.zeros(2), np.ones(2)
+    lp.row_lower_ = lp.row_upper_ = np.array([1.0])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.array([0, 1, 2])
+    lp.a_matrix_.index_ = np.array([0, 0])
+    lp.a_matrix_.value_ = np.array([1.0, 1.0])
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(lp)
+    status, _ = highs.run_model(h)
+    assert status.ok
+    assert highs.has_ties(h) is tie
