@@ -17,7 +17,7 @@ import pandas as pd
 
 from optimizer import __version__
 from optimizer.errors import DupoptError
-from optimizer.scenario import load_scenario
+from optimizer.scenario import Scenario, load_scenario
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL, EXIT_FAILED = 0, 1, 2, 3, 4
 
@@ -58,9 +58,11 @@ def data_check(scenario: Path | None) -> None:
     """
     from optimizer import summary
 
-    s = load_scenario(scenario)
+    s = _load(scenario)
     echo = click.echo
-    echo(f"Scenario '{s.name}' ({s.origin}) is valid. Base year {s.base_year}.")
+    n = len(s.warnings)
+    warned = f" ({n:,} warning{'s' if n != 1 else ''} on stderr)" if n else ""
+    echo(f"Scenario '{s.name}' ({s.origin}) is valid{warned}. Base year {s.base_year}.")
     echo(f"Regions: {len(s.regions)} ({len(s.planning_regions)} take part in national planning)")
     echo(f"Sectors: {len(s.sectors)} ({', '.join(s.sectors['sector'])})")
     with pd.option_context("display.width", 140, "display.max_columns", 20):
@@ -73,7 +75,8 @@ def data_check(scenario: Path | None) -> None:
             echo(f"  {sector}: {row['designated']} of {row['regions']} (period {row['period']})")
         nb = summary.national_balance(s)
         echo(f"\nNational balance {s.base_year} (quantities in each sector's units):")
-        echo(nb.to_string(float_format=lambda v: f"{v:,.4g}"))
+        # n/a: no global demand figure for the sector (an optional market row).
+        echo(nb.to_string(float_format=lambda v: f"{v:,.4g}", na_rep="n/a"))
 
 
 @cli.command("run")
@@ -139,7 +142,7 @@ def run(
     from optimizer.solver_log import tail
     from optimizer.writers import write_results
 
-    s = load_scenario(scenario)
+    s = _load(scenario)
     folder = output or Path("reports") / s.name
     # Refuse a folder that is not ours before spending time on the solves.
     check_target(folder, "run", inputs=[(p, "the scenario input") for p in s.inputs])
@@ -337,6 +340,18 @@ def export(store: Path, output: Path | None) -> None:
     folder = output or store.with_name(f"{store.stem}-parquet")
     files = export_parquet(store, folder)
     click.echo(f"{len(files)} tables written to {folder}")
+
+
+def _load(scenario: Path | None) -> Scenario:
+    """Load SCENARIO; list the values outside their plausible range on stderr (not fatal)."""
+    from optimizer.errors import format_issues
+
+    s = load_scenario(scenario)
+    if s.warnings:
+        n = len(s.warnings)
+        head = f"warning: {n:,} value{'s' if n != 1 else ''} outside the plausible range:"
+        click.echo(format_issues(head, s.warnings), err=True)
+    return s
 
 
 #: One line each for the terms the headline uses (docs/model.md, "Reported quantities").

@@ -7,7 +7,7 @@ a list of :class:`~optimizer.errors.Issue`; it returns early when its tables are
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -83,33 +83,45 @@ def check_units(tables: Tables, origins: Origins) -> list[Issue]:
         return []
     units = tables["sectors"].set_index("sector")[["capacity_unit", "output_unit"]]
     units_of = units.to_dict("index")
-    kind_column: dict[str, Callable[[pd.Series], str]] = {
-        "sector_parameters": lambda row: row["parameter"],
-        "region_attributes": lambda row: row["attribute"],
-        "demand": lambda row: "demand",
-        "markets": lambda row: "market",
-        "buildout": lambda row: row["variable"],
-        "capacity_tranches": lambda row: "capacity",
+    # The column that names each row's kind of value, or the kind of every row.
+    kind_of = {
+        "sector_parameters": "parameter",
+        "region_attributes": "attribute",
+        "demand": "=demand",
+        "markets": "=market",
+        "buildout": "variable",
+        "capacity_tranches": "=capacity",
     }
     issues = []
-    for name, kind_of in kind_column.items():
-        if name not in tables:
+    for name, source in kind_of.items():
+        if name not in tables or tables[name].empty:
             continue
         frame, origin = tables[name], origins[name]
-        for idx, row in frame.iterrows():
-            sector = units_of.get(row["sector"]) if "sector" in row else None
-            if "sector" in row and sector is None:
-                continue  # unknown sector: reported by check_references
-            want = expected_unit(kind_of(row), sector)
-            if want is not None and row["unit"] != want:
-                issues.append(
-                    Issue(
-                        origin.label,
-                        f"unit {row['unit']!r} does not match; expected {want!r}",
-                        origin.row(idx),
-                        "unit",
-                    )
+        kinds = (
+            pd.Series(source[1:], index=frame.index) if source.startswith("=") else frame[source]
+        )
+        # No sector column (region attributes): the unit depends on the kind alone.
+        sectors = frame["sector"] if "sector" in frame else pd.Series("", index=frame.index)
+        # expected_unit once per distinct (kind, sector), not once per row; a row of an
+        # unknown sector (reported by check_references) is not checked.
+        pairs = list(zip(kinds, sectors, strict=True))
+        wanted = {
+            (kind, sector): expected_unit(kind, units_of.get(sector) if sector else None)
+            for kind, sector in set(pairs)
+            if not sector or sector in units_of
+        }
+        want = np.array([wanted.get(pair) for pair in pairs], dtype=object)
+        have = frame["unit"].to_numpy(dtype=object)
+        # By position: a DataFrame from a user may repeat index labels.
+        for i in np.flatnonzero(pd.notna(want) & (have != want)):
+            issues.append(
+                Issue(
+                    origin.label,
+                    f"unit {have[i]!r} does not match; expected {want[i]!r}",
+                    origin.row(frame.index[i]),
+                    "unit",
                 )
+            )
     return issues
 
 
@@ -122,50 +134,48 @@ def check_provenance(tables: Tables, origins: Origins) -> list[Issue]:
     known = set(tables["sources"]["source_id"]) if "sources" in tables else None
     issues = []
     for name in (*_VALUE_TABLES, "regions"):
-        if name not in tables:
+        if name not in tables or tables[name].empty:
             continue
         frame, origin = tables[name], origins[name]
-        for idx, row in frame.iterrows():
-            ids = _split_ids(row.get("source_id"))
-            quality = row.get("quality", "reported")
-            if known is not None:
-                for sid in ids:
-                    if sid not in known:
-                        issues.append(
-                            Issue(
-                                origin.label,
-                                f"source {sid!r} is not in sources",
-                                origin.row(idx),
-                                "source_id",
-                            )
-                        )
-            if quality in ("reported", "estimated") and not ids:
-                issues.append(
-                    Issue(
-                        origin.label,
-                        f"a {quality} value must cite a source_id",
-                        origin.row(idx),
-                        "source_id",
-                    )
-                )
-            if quality == "estimated" and pd.isna(row.get("note")):
-                issues.append(
-                    Issue(
-                        origin.label,
-                        "an estimated value must state its method in note",
-                        origin.row(idx),
-                        "note",
-                    )
-                )
-            if quality == "assumed" and pd.isna(row.get("note")):
-                issues.append(
-                    Issue(
-                        origin.label,
-                        "an assumed value must explain the assumption in note",
-                        origin.row(idx),
-                        "note",
-                    )
-                )
+        # Each row's issues in this order: unknown sources (in the order cited), a missing
+        # source, a missing note.
+        # Rows are handled by position: a DataFrame from a user may repeat index labels.
+        found: list[tuple[int, int, Issue]] = []
+        plain = frame.reset_index(drop=True)
+        ids = _split_ids_column(plain.get("source_id", pd.Series(None, index=plain.index)))
+        if known is not None:
+            cited = ids.explode().dropna()
+            for i, sid in cited[~cited.isin(known)].items():
+                message = f"source {sid!r} is not in sources"
+                issue = Issue(origin.label, message, origin.row(frame.index[i]), "source_id")
+                found.append((i, 0, issue))
+        quality = plain["quality"] if "quality" in plain else pd.Series("reported", plain.index)
+        no_note = plain["note"].isna() if "note" in plain else pd.Series(True, plain.index)
+        for order, (rows, message, column) in enumerate(
+            (
+                (
+                    quality.isin(["reported", "estimated"]) & (ids.str.len() == 0),
+                    "a {q} value must cite a source_id",
+                    "source_id",
+                ),
+                (
+                    (quality == "estimated") & no_note,
+                    "an estimated value must state its method in note",
+                    "note",
+                ),
+                (
+                    (quality == "assumed") & no_note,
+                    "an assumed value must explain the assumption in note",
+                    "note",
+                ),
+            ),
+            start=1,
+        ):
+            for i in np.flatnonzero(rows.to_numpy()):
+                text = message.format(q=quality.iat[i])
+                issue = Issue(origin.label, text, origin.row(frame.index[i]), column)
+                found.append((i, order, issue))
+        issues.extend(issue for *_, issue in sorted(found, key=lambda f: (f[0], f[1])))
     return issues
 
 
@@ -353,10 +363,15 @@ def check_tranches(tables: Tables, origins: Origins) -> list[Issue]:
     return issues
 
 
-def _split_ids(value: object) -> list[str]:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return []
-    return [part.strip() for part in str(value).split(";") if part.strip()]
+def _split_ids_column(column: pd.Series) -> pd.Series:
+    """The source ids of each cell (``a;b`` -> ``[a, b]``), an empty list for an empty cell."""
+    return column.map(
+        lambda value: (
+            []
+            if value is None or (isinstance(value, float) and pd.isna(value))
+            else [part.strip() for part in str(value).split(";") if part.strip()]
+        )
+    )
 
 
 def run_checks(tables: Tables, origins: Origins, base_year: int) -> list[Issue]:

@@ -98,10 +98,15 @@ def _parse_csv(text: str, label: str) -> tuple[pd.DataFrame | None, list[Issue]]
     # on which physical line each record starts (a quoted value may span lines).
     reader = csv.reader(io.StringIO(text, newline=""))
     rows, starts, line = [], [], 1
-    for row in reader:
-        rows.append(row)
-        starts.append(line)
-        line = reader.line_num + 1
+    try:
+        for row in reader:
+            rows.append(row)
+            starts.append(line)
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        # A cell longer than the csv module's field limit (a missing closing quote that
+        # swallows the rest of the file, or pasted text): name the line its record starts on.
+        return None, [Issue(label, _csv_problem(exc), f"line {line}")]
     header = [h.strip() for h in rows[0]]
     issues = []
     if len(set(header)) != len(header):
@@ -138,3 +143,13 @@ def _parse_csv(text: str, label: str) -> tuple[pd.DataFrame | None, list[Issue]]
     frame = frame.loc[~blank]
     frame.attrs["lines"] = tuple(starts[1:])  # physical line on which record i starts
     return frame, []
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return (
+            f"a value is longer than {csv.field_size_limit():,} characters, the most a cell "
+            "may hold (an unclosed quote that runs on to later lines?)"
+        )
+    return f"is not a well-formed CSV file: {text}"

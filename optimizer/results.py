@@ -100,6 +100,9 @@ class Result:
 
 def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
     """Turn a backend's solution into result tables."""
+    if sol.status.ok and not (np.isfinite(sol.objective) and np.isfinite(sol.x).all()):
+        # An "optimal" answer with overflowing numbers is numerical trouble, not a figure.
+        sol.status, sol.message = Status.NUMERICAL, Status.NUMERICAL.explain()
     result = Result(
         mode=data.mode,
         status=sol.status,

@@ -19,9 +19,17 @@ import pandas as pd
 from optimizer.checks import run_checks
 from optimizer.errors import Issue, ScenarioError
 from optimizer.io import display_path, read_table, read_toml
+from optimizer.limits import check_parameters
 from optimizer.parameters import ModelParameters
 from optimizer.paths import default_data_dir
-from optimizer.tables import OPTIONAL_TABLES, SPECS, TABLE_NAMES, empty_table
+from optimizer.tables import (
+    OPTIONAL_REGION_ATTRIBUTES,
+    OPTIONAL_TABLES,
+    REGION_ATTRIBUTES,
+    SPECS,
+    TABLE_NAMES,
+    empty_table,
+)
 from optimizer.validation import Origin, validate_table
 
 SCENARIO_FILE = "scenario.toml"
@@ -66,6 +74,9 @@ class Scenario:
     origin: str | None = None
     #: The files the scenario was read from (TOML and tables); outputs never replace them.
     inputs: tuple[Path, ...] = field(default=(), repr=False, compare=False)
+    #: Values outside their plausible range (see ``data/README.md``), each located like
+    #: an error; the scenario is valid, but each deserves a second look.
+    warnings: tuple[Issue, ...] = field(default=(), compare=False, repr=False)
 
     # -- tables -----------------------------------------------------------------------
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -82,9 +93,15 @@ class Scenario:
         """
         merged = {**self.parameters.__dict__, **changes}
         params, issues = ModelParameters.from_mapping(merged, source="with_parameters()")
+        warnings: list[Issue] = []
+        if params is not None:
+            refused, warnings = check_parameters(params, "with_parameters()")
+            issues.extend(refused)
         if issues:
             raise ScenarioError(issues)
-        return replace(self, parameters=params)
+        # Warnings about the old parameters no longer apply.
+        kept = [w for w in self.warnings if not (w.column or "").startswith("parameters.")]
+        return replace(self, parameters=params, warnings=(*kept, *warnings))
 
     # -- views the model and summaries use ---------------------------------------------
     @property
@@ -100,8 +117,14 @@ class Scenario:
         return self.sectors.set_index("sector").join(wide)
 
     def region_table(self) -> pd.DataFrame:
-        """Regions with one column per attribute (gdp in CNY bn, financing_rate in 1/yr...)."""
+        """Regions with one column per attribute (gdp in CNY bn, financing_rate in 1/yr...).
+
+        Every attribute the schema declares has a column, NaN where a region has no row
+        (a scenario without any ``fiscal_capacity`` row still has the column).
+        """
         wide = self.region_attributes.pivot(index="region", columns="attribute", values="value")
+        attributes = [*REGION_ATTRIBUTES, *OPTIONAL_REGION_ATTRIBUTES]
+        wide = wide.reindex(columns=[*attributes, *(c for c in wide if c not in attributes)])
         wide.columns.name = None
         return self.regions.set_index("region").join(wide)
 
@@ -176,7 +199,9 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         issues.extend(read_issues)
         if frame is not None:
             frames[name] = frame
-            origins[name] = Origin(display_path(file), frame.attrs.get("lines"))
+            # The Origin keeps the line numbers; left in attrs, pandas would deep-copy them
+            # on every operation on the table (most of the loading time).
+            origins[name] = Origin(display_path(file), frame.attrs.pop("lines", None))
     for name in sorted(set(listed) - set(TABLE_NAMES)):
         issues.append(
             Issue(
@@ -292,10 +317,15 @@ def _build(
         params_raw if isinstance(params_raw, Mapping) else {}, source=label
     )
     issues.extend(param_issues)
+    warnings: list[Issue] = []
+    if params is not None:
+        refused, warnings = check_parameters(params, label)
+        issues.extend(refused)
     typed: dict[str, pd.DataFrame] = {}
     for name, frame in frames.items():
-        table, table_issues = validate_table(SPECS[name], frame, origins[name])
+        table, table_issues, table_warnings = validate_table(SPECS[name], frame, origins[name])
         issues.extend(table_issues)
+        warnings.extend(table_warnings)
         if table is not None:
             typed[name] = table
     base_year = config.get("base_year")
@@ -309,5 +339,6 @@ def _build(
         parameters=params or ModelParameters(),
         description=str(config.get("description", "")),
         origin=label,
+        warnings=tuple(warnings),
         **{name: typed[name].reset_index(drop=True) for name in TABLE_NAMES if name in typed},
     )

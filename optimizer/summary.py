@@ -26,10 +26,20 @@ def table_rows(scenario: Scenario) -> pd.DataFrame:
 
 
 def quality_shares(scenario: Scenario) -> pd.DataFrame:
-    """Share of value rows flagged reported / estimated / assumed, per table and overall."""
+    """Share of value rows flagged reported / estimated / assumed, per table and overall.
+
+    Tables without rows (an optional table left out) are not listed: they have no shares.
+
+    Examples
+    --------
+    >>> from optimizer import load_scenario
+    >>> shares = quality_shares(load_scenario())
+    >>> "capacity_tranches" in shares.index, bool(shares.notna().all().all())
+    (False, True)
+    """
     counts = {}
     for name, frame in scenario.tables().items():
-        if "quality" in frame.columns:
+        if "quality" in frame.columns and len(frame):
             counts[name] = frame["quality"].value_counts().reindex(QUALITY_FLAGS, fill_value=0)
     table = pd.DataFrame(counts).T
     table.loc["all"] = table.sum()

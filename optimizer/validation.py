@@ -13,10 +13,12 @@ import pandas as pd
 import pandera.pandas as pa
 
 from optimizer.errors import Issue
+from optimizer.limits import check_magnitudes
 from optimizer.tables import TableSpec, empty_table
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
+_NAN_SPELLINGS = ("nan", "+nan", "-nan")
 
 
 @dataclass(frozen=True)
@@ -39,17 +41,25 @@ class Origin:
 
 def validate_table(
     spec: TableSpec, frame: pd.DataFrame, origin: Origin
-) -> tuple[pd.DataFrame | None, list[Issue]]:
-    """Check one table against its spec; return the typed table and the problems found."""
+) -> tuple[pd.DataFrame | None, list[Issue], list[Issue]]:
+    """Check one table against its spec.
+
+    Returns
+    -------
+    (typed table or None, problems, warnings)
+        The table is None if there is any problem; warnings name values outside their
+        plausible range (:mod:`optimizer.limits`), which do not stop the load.
+    """
     if spec.key and set(spec.key) - set(frame.columns) and set(frame.index.names) & set(spec.key):
         frame = frame.reset_index()  # a pandas user may pass the key as the index
     missing = [c for c in spec.columns if c not in frame.columns]
     if missing:
-        return None, [Issue(origin.label, "required column is missing", column=c) for c in missing]
+        issues = [Issue(origin.label, "required column is missing", column=c) for c in missing]
+        return None, issues, []
     if frame.empty:
         if spec.required:
-            return None, [Issue(origin.label, "has no rows")]
-        return empty_table(spec.name), []
+            return None, [Issue(origin.label, "has no rows")], []
+        return empty_table(spec.name), [], []
 
     frame = frame.copy()
     issues: list[Issue] = []
@@ -70,6 +80,10 @@ def validate_table(
                 Issue(origin.label, f"must be true or false, got {raw!r}", origin.row(idx), column)
             )
             flagged.add((idx, column))
+    # Magnitudes are checked on every parsed value, so that they are reported together
+    # with the schema's problems (unparsed and negative cells are left to those).
+    refused, warnings = check_magnitudes(spec.name, frame, origin)
+    issues.extend(refused)
     if flagged:
         # Leave the unparseable cells out of the schema run so each is reported once.
         rows = sorted({idx for idx, _ in flagged}, key=lambda i: frame.index.get_loc(i))
@@ -78,12 +92,12 @@ def validate_table(
         checked = frame
     issues.extend(_run_schema(spec.schema, checked, origin))
     if issues:
-        return None, issues
+        return None, sorted(issues, key=_order), warnings
     for column in spec.integer:
         frame[column] = frame[column].astype("int64")
     for column in spec.boolean:
         frame[column] = frame[column].astype(bool)
-    return frame, []
+    return frame, [], warnings
 
 
 def _as_text(value: object) -> object:
@@ -101,8 +115,13 @@ def _parse_numbers(
         column = column.astype(object)
     text = column.map(_as_text)
     parsed = pd.to_numeric(text, errors="coerce").astype(float)
-    for idx in text.index[text.notna() & parsed.isna()]:
+    # "nan", "inf", "-Infinity" and numbers beyond float range (1e400) parse, but no
+    # model input may be infinite or an explicit NaN (an optional value is left empty).
+    spelled_nan = text.astype(str).str.strip().str.lower().isin(_NAN_SPELLINGS)
+    for idx in text.index[text.notna() & parsed.isna() & ~spelled_nan]:
         bad[idx] = (text[idx], "not a number")
+    for idx in text.index[(text.notna() & spelled_nan) | np.isinf(parsed)]:
+        bad[idx] = (text[idx], "not a finite number")
     if integer:
         frac = parsed.notna() & np.isfinite(parsed) & (parsed % 1 != 0)
         for idx in parsed.index[frac]:

@@ -128,3 +128,16 @@ def test_the_command_line_exits_4_prints_no_figure_and_writes_nothing(
     assert status.value.replace("_", " ") in captured.err
     assert "No results were written" in captured.err and "Traceback" not in captured.err
     assert not out.exists()
+
+
+def test_an_optimal_status_with_non_finite_numbers_is_numerical_trouble(small, monkeypatch):
+    scenario, arcs = small
+    real = highs.run
+
+    def overflowing(h, backend="highs"):
+        sol = real(h, backend)
+        sol.objective = float("inf")
+        return sol
+
+    monkeypatch.setattr(highs, "run", overflowing)
+    assert_no_figures(optimizer.solve(scenario, arcs=arcs), Status.NUMERICAL)
