@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import re
 from pathlib import Path
 
@@ -13,23 +14,24 @@ def _blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
 
 
-def test_python_examples_run(tmp_path, monkeypatch):
-    """The python blocks of the README execute in order, as in one session (in a scratch
-    folder, where the example sweep writes its store)."""
-    blocks = _blocks("python")
-    assert blocks
+def test_python_examples_run_and_print_what_they_document(tmp_path, monkeypatch):
+    """The README's Python sessions run in order, as one session, and every output they
+    show (statuses, costs, sweep counts) is what the code prints (in a scratch folder,
+    where the example sweep writes its store)."""
+    blocks = _blocks("pycon")
+    assert len(blocks) >= 3
     monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {}
-    for code in blocks:
-        exec(compile(code, "README.md", "exec"), namespace)
-    higher, scenario = namespace["higher"], namespace["scenario"]
-    ratio = higher.demand["value"].sum() / scenario.demand["value"].sum()
+    test = doctest.DocTestParser().get_doctest(
+        "\n".join(blocks), {}, "README.md", str(ROOT / "README.md"), 0
+    )
+    assert sum(bool(e.want) for e in test.examples) >= 3  # numbers are shown, and checked
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    out: list[str] = []
+    result = runner.run(test, out=out.append)
+    assert result.failed == 0, "".join(out)
+    namespace = test.globs
+    ratio = namespace["higher"].demand["value"].sum() / namespace["scenario"].demand["value"].sum()
     assert abs(ratio - 1.1) < 1e-9
-    costs = namespace["costs"]
-    assert costs[0] < costs[1]  # more demand costs more
-    scenarios = namespace["tables"]["scenarios"]
-    assert len(scenarios) == len(namespace["sweep"].jobs)
-    assert (scenarios["status"] == "done").all()
 
 
 def test_ci_runs_the_readme_test_command():
