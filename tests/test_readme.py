@@ -27,7 +27,7 @@ def test_python_examples_run_and_print_what_they_document(tmp_path, monkeypatch)
     assert sum(bool(e.want) for e in test.examples) >= 3  # numbers are shown, and checked
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     out: list[str] = []
-    result = runner.run(test, out=out.append)
+    result = runner.run(test, out=out.append, clear_globs=False)
     assert result.failed == 0, "".join(out)
     namespace = test.globs
     ratio = namespace["higher"].demand["value"].sum() / namespace["scenario"].demand["value"].sum()
