@@ -304,3 +304,21 @@ def test_stdout_holds_the_labelled_headline_and_no_solver_output(tmp_path, backe
         assert value == pytest.approx(head.loc[metric, mode], abs=0.05)
     assert "debt tied to stranded capacity: the debt-financed share" in result.stdout
     assert "idle" not in result.stdout.replace("(idle capacity, K-X,", "")
+
+
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_a_sweep_prints_no_solver_output(tmp_path, workers):
+    """Neither the driver nor a worker process lets HiGHS write into the terminal (where
+    its banner used to land inside the progress bar)."""
+    import sys
+
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(SMALL_SWEEP)
+    args = ["batch", str(sweep), "-o", str(tmp_path / "s.duckdb"), "--workers", workers]
+    result = subprocess.run(
+        [sys.executable, "-m", "dupopt", *args], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    for stream in (result.stdout, result.stderr):
+        assert "HiGHS" not in stream and "Copyright" not in stream
+    assert "4 done, 0 failed" in result.stdout
