@@ -276,6 +276,10 @@ def batch(
 def query_cmd(store: Path, sql: str, fmt: str) -> None:
     """Run a read-only SQL query (DuckDB dialect) on a batch store and print the result.
 
+    SQL is one SELECT statement (also WITH ... SELECT, FROM ..., DESCRIBE, SHOW TABLES,
+    SUMMARIZE). Anything that writes, reads other files, uses the network, loads
+    extensions or changes settings is refused (exit code 1).
+
     Example: dupopt query reports/sensitivity.duckdb "SELECT scenario,
     cost_of_non_coordination FROM scenarios ORDER BY 2 DESC LIMIT 5"
     """

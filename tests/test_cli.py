@@ -268,3 +268,27 @@ def test_batch_with_a_bad_sweep_file_exits_1_and_writes_nothing(tmp_path, capsys
 def test_query_errors_are_reported(tmp_path, capsys):
     assert main(["query", str(tmp_path / "none.duckdb"), "SELECT 1"]) == 1
     assert "no such store" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("sql", "fragment"),
+    [
+        ("COPY (SELECT 'x') TO '{target}'", "refused (COPY statement)"),
+        ("SELECT * FROM read_text('{private}')", "reads the store only"),
+        ("SELECT 1; COPY (SELECT 'x') TO '{target}'", "2 statements"),
+    ],
+    ids=["copy", "read-text", "two-statements"],
+)
+def test_query_refuses_what_is_not_one_read_only_statement(tmp_path, capsys, sql, fragment):
+    from optimizer.store import Store
+
+    store, target = tmp_path / "s.duckdb", tmp_path / "written.csv"
+    private = tmp_path / "private.txt"
+    private.write_text("not for dupopt query\n")
+    Store.open(store, {"dataset_sha256": "d", "model_version": "m", "sweep": "s"}).close()
+    before = store.read_bytes()
+    assert main(["query", str(store), sql.format(target=target, private=private)]) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith("error: the query") and fragment in err
+    assert "Traceback" not in err and out == "" and "not for dupopt" not in err
+    assert not target.exists() and store.read_bytes() == before
