@@ -265,6 +265,28 @@ def test_batch_with_a_bad_sweep_file_exits_1_and_writes_nothing(tmp_path, capsys
     assert not store.exists()
 
 
+@pytest.mark.parametrize("other", [["--workers", "0"], ["--scheduler", "tcp://127.0.0.1:9"]])
+def test_batch_dashboard_needs_the_local_cluster(tmp_path, capsys, other):
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(SMALL_SWEEP)
+    store = tmp_path / "cli.duckdb"
+    assert main(["batch", str(sweep), "-o", str(store), "--dashboard", *other]) == 2
+    assert "--dashboard" in capsys.readouterr().err
+    assert not store.exists()
+
+
+def test_batch_dashboard_flag_reaches_the_runner(tmp_path, capsys, monkeypatch):
+    import optimizer.runner
+
+    calls = []
+    monkeypatch.setattr(optimizer.runner, "run_sweep", lambda *a, **k: calls.append(k) or "summary")
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(SMALL_SWEEP)
+    assert main(["batch", str(sweep), "--dashboard"]) == 0
+    assert main(["batch", str(sweep)]) == 0
+    assert [k["dashboard"] for k in calls] == [True, False]
+
+
 def test_query_errors_are_reported(tmp_path, capsys):
     assert main(["query", str(tmp_path / "none.duckdb"), "SELECT 1"]) == 1
     assert "no such store" in capsys.readouterr().err
