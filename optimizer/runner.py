@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import logging
 import math
@@ -453,7 +454,7 @@ def _local_cluster(workers: int | None, dashboard: bool):
         "threads_per_worker": 1,
         "processes": True,
         "host": local,
-        "worker_dashboard_address": None,
+        "worker_class": _local_nanny(),
         # Workers log their own errors (e.g. a lost scheduler after Ctrl-C); failures
         # that matter are recorded in the store.
         "silence_logs": logging.CRITICAL,
@@ -468,6 +469,21 @@ def _local_cluster(workers: int | None, dashboard: bool):
     # The nannies pass this configuration on to the worker processes they start.
     with dask.config.set(config):
         return LocalCluster(**options)
+
+
+@functools.cache
+def _local_nanny() -> type:
+    """A Nanny whose worker serves its (route-less) HTTP port on 127.0.0.1 and no
+    dashboard. LocalCluster leaves the worker's HTTP address unset, and distributed
+    before 2025 then binds it on every interface."""
+    from distributed import Nanny
+
+    class LocalNanny(Nanny):
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs.update(dashboard=False, dashboard_address="127.0.0.1:0")
+            super().__init__(*args, **kwargs)
+
+    return LocalNanny
 
 
 def _announce_dashboard(link: str) -> None:
