@@ -224,8 +224,9 @@ def report(results: Path, output: Path | None) -> None:
     "--scheduler",
     default=None,
     metavar="ADDRESS",
-    help="A running Dask scheduler (tcp://HOST:8786); its workers need dupopt installed. "
-    "Default: a local cluster for this run.",
+    help="A running Dask scheduler (tls://HOST:8786 with Dask's TLS configuration, or "
+    "tcp://); its workers need dupopt installed. Tasks are pickled: use only a cluster you "
+    "trust (docs/batch.md). Default: a local cluster for this run, on 127.0.0.1.",
 )
 @click.option(
     "--workers",
@@ -250,6 +251,12 @@ def report(results: Path, output: Path | None) -> None:
     "worker, at most 50).",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option(
+    "--dashboard",
+    is_flag=True,
+    help="Start the local cluster's Dask dashboard on 127.0.0.1 at a free port and print "
+    "its link (default: no dashboard).",
+)
 def batch(
     sweep: Path,
     store: Path | None,
@@ -259,6 +266,7 @@ def batch(
     retry_failed: bool,
     chunk_size: int | None,
     no_progress: bool,
+    dashboard: bool,
 ) -> None:
     """Run the scenario sweep described in SWEEP (a TOML file) into a DuckDB store.
 
@@ -266,18 +274,26 @@ def batch(
     models kept alive in the workers (hot start). Each finished chunk is committed to the
     store in one transaction; kill the run at any moment and rerun the same command to
     resume. A failing scenario is recorded with its error and does not stop the batch.
-    See docs/batch.md for the sweep file format and the store's tables.
+    Ctrl-C stops it (exit code 130) after committing what is solved. The local cluster
+    listens on 127.0.0.1 only. See docs/batch.md for the sweep file format, the store's
+    tables and how to use a remote scheduler securely.
     """
     from optimizer.runner import Interrupted, run_sweep
     from optimizer.sweep import load_sweep
 
-    spec = load_sweep(sweep)
-    target = store or Path("reports") / f"{spec.name}.duckdb"
-    click.echo(
-        f"Sweep '{spec.name}': {len(spec.jobs)} scenarios of '{spec.scenario.name}' -> {target}",
-        err=True,
-    )
+    if dashboard and (scheduler is not None or workers == 0):
+        raise click.UsageError(
+            "--dashboard starts the local cluster's dashboard; it cannot go with "
+            "--scheduler (which serves its own) or --workers 0 (no Dask)"
+        )
     try:
+        spec = load_sweep(sweep)
+        target = store or Path("reports") / f"{spec.name}.duckdb"
+        click.echo(
+            f"Sweep '{spec.name}': {len(spec.jobs)} scenarios of '{spec.scenario.name}' "
+            f"-> {target}",
+            err=True,
+        )
         summary = run_sweep(
             spec,
             target,
@@ -287,9 +303,15 @@ def batch(
             retry_failed=retry_failed,
             chunk_size=chunk_size,
             progress=not no_progress,
+            dashboard=dashboard,
         )
     except Interrupted as exc:
         click.echo(str(exc.summary), err=True)
+        raise SystemExit(130) from None
+    except KeyboardInterrupt:  # before the sweep started: nothing was solved
+        click.echo(
+            "batch interrupted before it started; rerun the same command to run it", err=True
+        )
         raise SystemExit(130) from None
     click.echo(str(summary))
     click.echo(f'Query it: dupopt query {target} "SELECT * FROM scenarios LIMIT 5"')
@@ -308,6 +330,10 @@ def batch(
 )
 def query_cmd(store: Path, sql: str, fmt: str) -> None:
     """Run a read-only SQL query (DuckDB dialect) on a batch store and print the result.
+
+    SQL is one SELECT statement (also WITH ... SELECT, FROM ..., DESCRIBE, SHOW TABLES,
+    SUMMARIZE). Anything that writes, reads other files, uses the network, loads
+    extensions or changes settings is refused (exit code 1).
 
     Example: dupopt query reports/sensitivity.duckdb "SELECT scenario,
     cost_of_non_coordination FROM scenarios ORDER BY 2 DESC LIMIT 5"

@@ -2,8 +2,9 @@
 
 :func:`run_sweep` groups the variants still to do into chunks, runs
 :func:`optimizer.batch.run_chunk` on each (on a Dask ``LocalCluster`` with one
-single-threaded worker per core, on an existing scheduler, or in this process with
-``workers=0``), and commits every chunk to the :class:`~optimizer.store.Store` in one
+single-threaded worker per core, listening on 127.0.0.1 only and without a dashboard
+unless asked; on an existing scheduler; or in this process with ``workers=0``), and
+commits every chunk to the :class:`~optimizer.store.Store` in one
 transaction as it arrives. Only the driver writes the store. Rerunning the same sweep on
 the same store skips what is done, so an interrupted sweep resumes where it stopped.
 
@@ -21,10 +22,15 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib.util
 import logging
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,6 +64,8 @@ class BatchSummary:
     workers: int = 0
     interrupted: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
+    #: The link of the local cluster's dashboard (``dashboard=True``), else None.
+    dashboard: str | None = None
 
     @property
     def rate(self) -> float:
@@ -66,7 +74,13 @@ class BatchSummary:
         return n / self.wall_s if self.wall_s > 0 else float("nan")
 
     def __str__(self) -> str:
-        head = "interrupted" if self.interrupted else "finished"
+        if self.interrupted:  # one line: the rest is in the store
+            return (
+                f"batch interrupted: {self.done} done, {self.failed} failed, {self.skipped} "
+                f"skipped (already in the store), of {self.total}; store "
+                f"{display_path(self.store)}; rerun the same command to resume"
+            )
+        head = "finished"
         where = (
             "in this process"
             if self.workers == 0
@@ -82,8 +96,6 @@ class BatchSummary:
             lines.append(f"  failed {name}: {message.splitlines()[0] if message else ''}")
         if len(self.failures) > 10:
             lines.append(f"  ... and {len(self.failures) - 10} more (see the scenarios table)")
-        if self.interrupted:
-            lines.append("rerun the same command to resume")
         return "\n".join(lines)
 
 
@@ -150,6 +162,7 @@ def run_sweep(
     arcs: pd.DataFrame | None = None,
     ties: bool = True,
     on_progress: Callable[[BatchSummary], None] | None = None,
+    dashboard: bool = False,
 ) -> BatchSummary:
     """Run (or resume) a sweep into a DuckDB store.
 
@@ -179,8 +192,23 @@ def run_sweep(
     on_progress
         Called with the running summary after each committed chunk (for notebooks and
         dashboards).
+    dashboard
+        Start the local cluster's Dask dashboard on 127.0.0.1 at a free port and print
+        its link on stderr (also in the summary's ``dashboard``). Without it the local
+        cluster serves no dashboard. Every local cluster listens on 127.0.0.1 only.
+
+    Raises
+    ------
+    Interrupted
+        On Ctrl-C (SIGINT), after the chunks already solved are committed and the
+        cluster is closed; its ``summary`` says what is in the store.
     """
     store_path = Path(store_path)
+    if dashboard and (scheduler is not None or workers == 0):
+        raise DupoptError(
+            "the dashboard is the local Dask cluster's: it needs a local cluster (not "
+            "workers=0, which runs without Dask, nor a scheduler, which serves its own)"
+        )
     if store_path.exists() and not resume:
         raise StoreError(
             f"{display_path(store_path)}: the store exists; resume it (--resume) or write "
@@ -220,6 +248,7 @@ def run_sweep(
                         chunk_size,
                         progress,
                         on_progress,
+                        dashboard,
                     )
             except KeyboardInterrupt:
                 summary.interrupted = True
@@ -271,6 +300,7 @@ def _execute(
     chunk_size: int | None,
     progress: bool,
     on_progress: Callable[[BatchSummary], None] | None,
+    dashboard: bool,
 ) -> None:
     from tqdm import tqdm
 
@@ -315,7 +345,7 @@ def _execute(
                     )
                 )
             return
-        _on_dask(run, scheduler, workers, chunk_size, record)
+        _on_dask(run, scheduler, workers, chunk_size, record, dashboard)
     finally:
         bar.close()
 
@@ -326,29 +356,27 @@ def _on_dask(
     workers: int | None,
     chunk_size: int | None,
     record: Callable[[ChunkResult], None],
+    dashboard: bool,
 ) -> None:
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
     sweep, todo, summary, arcs = run.sweep, run.todo, run.summary, run.arcs
 
-    cluster = None
+    cluster = client = None
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",  # a free port: never clash with a running cluster
-            # Workers log their own errors (e.g. a lost scheduler after Ctrl-C); failures
-            # that matter are recorded in the store.
-            silence_logs=logging.CRITICAL,
-        )
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
-            raise DupoptError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        _start_resource_tracker()
     try:
+        # Ctrl-C waits until the cluster is up (a half-started cluster leaves tracebacks
+        # at exit), and the worker processes never see it (see _ctrl_c_deferred).
+        with _ctrl_c_deferred():
+            if scheduler is None:
+                cluster = _local_cluster(workers, dashboard)
+                client = Client(cluster)
+            else:
+                client = _connect_scheduler(scheduler)
+        if dashboard and cluster is not None:
+            summary.dashboard = cluster.dashboard_link
+            _announce_dashboard(summary.dashboard)
         n = len(client.scheduler_info().get("workers", {})) or 1
         summary.workers = n
         size = chunk_size or sweep.chunk_size or auto_chunk_size(len(todo), n)
@@ -380,12 +408,144 @@ def _on_dask(
                     result = _lost(chunk, exc)
                 record(result)
         except BaseException:
-            client.cancel(list(futures))
+            with _quiet_shutdown():
+                client.cancel(list(futures))
             raise
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        with _quiet_shutdown():
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+def _connect_scheduler(address: str):
+    """A client of a running scheduler; TLS (``tls://``) from Dask's configuration."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise DupoptError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    except TypeError as exc:
+        # distributed's answer to a tls:// address without TLS configuration
+        if not address.startswith("tls://"):
+            raise
+        raise DupoptError(
+            f"cannot connect to the Dask scheduler at {address}: no TLS certificates are "
+            "configured (Dask's distributed.comm.tls.ca-file, .client.cert and .client.key; "
+            f"see docs/batch.md) ({exc})"
+        ) from None
+
+
+def _local_cluster(workers: int | None, dashboard: bool):
+    """A LocalCluster for this run: one single-threaded worker process per core, every
+    socket on 127.0.0.1, and no dashboard unless asked (then on a free local port).
+
+    Without a dashboard, the scheduler and workers serve no HTTP route at all (Dask
+    always opens their HTTP server, here on a free port of 127.0.0.1).
+    """
+    import dask
+    from distributed import LocalCluster
+
+    local = "127.0.0.1"
+    options: dict = {
+        "n_workers": workers,
+        "threads_per_worker": 1,
+        "processes": True,
+        "host": local,
+        "worker_class": _local_nanny(),
+        # Workers log their own errors (e.g. a lost scheduler after Ctrl-C); failures
+        # that matter are recorded in the store.
+        "silence_logs": logging.CRITICAL,
+    }
+    config: dict = {}
+    if dashboard:
+        options["dashboard_address"] = f"{local}:0"  # a free port: never clash
+    else:
+        options["dashboard_address"] = None
+        options["scheduler_kwargs"] = {"dashboard": False, "dashboard_address": f"{local}:0"}
+        config = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+    # The nannies pass this configuration on to the worker processes they start.
+    with dask.config.set(config):
+        return LocalCluster(**options)
+
+
+@functools.cache
+def _local_nanny() -> type:
+    """A Nanny whose worker serves its (route-less) HTTP port on 127.0.0.1 and no
+    dashboard. LocalCluster leaves the worker's HTTP address unset, and distributed
+    before 2025 then binds it on every interface."""
+    from distributed import Nanny
+
+    class LocalNanny(Nanny):
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs.update(dashboard=False, dashboard_address="127.0.0.1:0")
+            super().__init__(*args, **kwargs)
+
+    return LocalNanny
+
+
+def _announce_dashboard(link: str) -> None:
+    from tqdm import tqdm
+
+    message = f"Dask dashboard: {link}"
+    if importlib.util.find_spec("bokeh") is None:
+        message += " (its pages need bokeh: pip install bokeh)"
+    tqdm.write(message, file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _ctrl_c_deferred():
+    """Block SIGINT in this thread for the block; a Ctrl-C pressed meanwhile is raised
+    (KeyboardInterrupt) when it ends.
+
+    Threads started in the block inherit the blocked signal, and so do the processes
+    they start: Dask's event-loop thread, started with the cluster, spawns the worker
+    processes (also those that replace dead workers), so a Ctrl-C in the terminal, which
+    reaches every process of the foreground group, reaches only the driver, which stops
+    the workers itself. No-op where the platform has no signal masks (Windows).
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker now, from this thread.
+
+    Started lazily by the first worker process, it would be started from Dask's
+    event-loop thread, and starting it unblocks SIGINT in the thread that does (CPython's
+    ``resource_tracker.ensure_running``): the worker processes spawned from that thread
+    would then receive the terminal's Ctrl-C and print tracebacks.
+    """
+    if sys.platform == "win32":
+        return
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+
+
+@contextlib.contextmanager
+def _quiet_shutdown():
+    """Close the cluster without interruption or noise: another Ctrl-C is ignored and
+    Dask's log messages about the connections being closed are silenced."""
+    held = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if held else None
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        if held and previous is not None:  # None: a handler not set from Python
+            signal.signal(signal.SIGINT, previous)
 
 
 def _same(value):

@@ -124,9 +124,11 @@ def dataset_id(fingerprint: str, arcs: pd.DataFrame | None = None) -> str:
     return hashlib.sha256(f"{fingerprint}|{text}".encode()).hexdigest()
 
 
-def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _connect(
+    path: Path, read_only: bool, config: dict[str, object] | None = None
+) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config=config or {})
     except duckdb.IOException as exc:
         text = str(exc)
         if "could not set lock" in text.lower() or "conflicting lock" in text.lower():
@@ -352,18 +354,96 @@ def read_store(path: str | Path, tables: tuple[str, ...] | None = None) -> dict[
         con.close()
 
 
+#: Connection settings for user SQL (``dupopt query``): no file but the store, no
+#: network, no extension installed or loaded, and no setting changed by the query
+#: (``lock_configuration`` is applied last, so it also freezes the others). Every key
+#: exists from DuckDB 1.1 on.
+QUERY_CONFIG: dict[str, object] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_persistent_secrets": False,
+    "python_enable_replacements": False,
+    "lock_configuration": True,
+}
+
+#: What ``query`` accepts: the statement type DuckDB's parser gives to SELECT, WITH ...
+#: SELECT, FROM-first queries, VALUES, DESCRIBE, SHOW, SUMMARIZE and PIVOT with its
+#: values listed (``IN (...)``).
+_QUERY_TYPES = ("SELECT",)
+_QUERY_HELP = (
+    "dupopt query runs one read-only statement: SELECT (also WITH ... SELECT, FROM ..., "
+    "DESCRIBE, SHOW TABLES, SUMMARIZE)"
+)
+
+
 def query(path: str | Path, sql: str) -> pd.DataFrame:
-    """Run a read-only SQL query on a store and return the result as a DataFrame."""
+    """Run one read-only SQL statement on a store and return the result as a DataFrame.
+
+    The statement is parsed by DuckDB first: exactly one statement of type SELECT is
+    accepted (this includes ``WITH ... SELECT``, ``FROM t``, ``DESCRIBE``, ``SHOW``,
+    ``SUMMARIZE``); anything else (``COPY``, ``EXPORT``, ``ATTACH``, ``LOAD``,
+    ``INSTALL``, ``SET``, ``CREATE TEMP TABLE``, ``PRAGMA``, several statements) is
+    refused. It then runs on a read-only connection that cannot reach any file but the
+    store (``read_csv``, ``read_text``, ``glob``, ...), the network or extensions, and
+    cannot change its settings (:data:`QUERY_CONFIG`).
+
+    Parameters
+    ----------
+    path
+        The store (a DuckDB file written by ``dupopt batch``).
+    sql
+        One statement, DuckDB dialect.
+
+    Raises
+    ------
+    StoreError
+        The store is missing or unreadable, the statement is refused, or it failed.
+
+    Examples
+    --------
+    >>> # query("reports/sensitivity.duckdb", "SELECT status, count(*) FROM scenarios "
+    >>> #       "GROUP BY status")
+    """
     path = Path(path)
     if not path.is_file():
         raise StoreError(f"{display_path(path)}: no such store")
-    con = _connect(path, read_only=True)
+    con = _connect(path, read_only=True, config=QUERY_CONFIG)
     try:
+        _check_read_only(con, sql)
         return con.execute(sql).df()
+    except duckdb.PermissionException as exc:
+        raise StoreError(
+            "the query was refused: dupopt query reads the store only, not other files, "
+            f"the network or extensions ({_first_line(exc)})"
+        ) from None
     except duckdb.Error as exc:
         raise StoreError(f"the query failed: {exc}") from None
     finally:
         con.close()
+
+
+def _check_read_only(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Refuse anything but one SELECT-type statement, as DuckDB's parser sees it."""
+    statements = con.extract_statements(sql)
+    if not statements:
+        raise StoreError(f"the query is empty; {_QUERY_HELP}")
+    if len(statements) > 1:
+        raise StoreError(
+            f"the query holds {len(statements)} statements; {_QUERY_HELP}, without ';' "
+            "between statements"
+        )
+    kind = statements[0].type.name
+    if kind not in _QUERY_TYPES:
+        hint = ""
+        if kind == "MULTI":  # PIVOT without its values creates a type first
+            hint = "; name the PIVOT values (PIVOT ... ON column IN (...))"
+        raise StoreError(f"the query was refused ({kind} statement): {_QUERY_HELP}{hint}")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def export_parquet(path: str | Path, out: str | Path) -> list[Path]:

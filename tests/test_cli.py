@@ -267,6 +267,28 @@ def test_batch_with_a_bad_sweep_file_exits_1_and_writes_nothing(tmp_path, capsys
     assert not store.exists()
 
 
+@pytest.mark.parametrize("other", [["--workers", "0"], ["--scheduler", "tcp://127.0.0.1:9"]])
+def test_batch_dashboard_needs_the_local_cluster(tmp_path, capsys, other):
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(SMALL_SWEEP)
+    store = tmp_path / "cli.duckdb"
+    assert main(["batch", str(sweep), "-o", str(store), "--dashboard", *other]) == 2
+    assert "--dashboard" in capsys.readouterr().err
+    assert not store.exists()
+
+
+def test_batch_dashboard_flag_reaches_the_runner(tmp_path, capsys, monkeypatch):
+    import optimizer.runner
+
+    calls = []
+    monkeypatch.setattr(optimizer.runner, "run_sweep", lambda *a, **k: calls.append(k) or "summary")
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(SMALL_SWEEP)
+    assert main(["batch", str(sweep), "--dashboard"]) == 0
+    assert main(["batch", str(sweep)]) == 0
+    assert [k["dashboard"] for k in calls] == [True, False]
+
+
 def test_query_errors_are_reported(tmp_path, capsys):
     assert main(["query", str(tmp_path / "none.duckdb"), "SELECT 1"]) == 1
     assert "no such store" in capsys.readouterr().err
@@ -322,3 +344,27 @@ def test_a_sweep_prints_no_solver_output(tmp_path, workers):
     for stream in (result.stdout, result.stderr):
         assert "HiGHS" not in stream and "Copyright" not in stream
     assert "4 done, 0 failed" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("sql", "fragment"),
+    [
+        ("COPY (SELECT 'x') TO '{target}'", "refused (COPY statement)"),
+        ("SELECT * FROM read_text('{private}')", "reads the store only"),
+        ("SELECT 1; COPY (SELECT 'x') TO '{target}'", "2 statements"),
+    ],
+    ids=["copy", "read-text", "two-statements"],
+)
+def test_query_refuses_what_is_not_one_read_only_statement(tmp_path, capsys, sql, fragment):
+    from optimizer.store import Store
+
+    store, target = tmp_path / "s.duckdb", tmp_path / "written.csv"
+    private = tmp_path / "private.txt"
+    private.write_text("not for dupopt query\n")
+    Store.open(store, {"dataset_sha256": "d", "model_version": "m", "sweep": "s"}).close()
+    before = store.read_bytes()
+    assert main(["query", str(store), sql.format(target=target, private=private)]) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith("error: the query") and fragment in err
+    assert "Traceback" not in err and out == "" and "not for dupopt" not in err
+    assert not target.exists() and store.read_bytes() == before

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
+from optimizer import store as store_module
 from optimizer.batch import run_chunk
 from optimizer.store import Store, StoreError, export_parquet, query, read_store
 from optimizer.sweep import Job
@@ -160,6 +163,157 @@ def test_queries_are_read_only(tmp_path, chunk):
     path = tmp_path / "s.duckdb"
     with Store.open(path, IDENTITY) as st:
         st.commit(chunk)
-    with pytest.raises(StoreError, match="query failed"):
+    with pytest.raises(StoreError, match="DELETE statement"):
         query(path, "DELETE FROM scenarios")
     assert _counts(path)["scenarios"] == 3
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory, chunk):
+    """A store, a private file beside it, and another DuckDB database."""
+    folder = tmp_path_factory.mktemp("sandbox")
+    store = folder / "s.duckdb"
+    with Store.open(store, IDENTITY) as st:
+        st.commit(chunk)
+    (folder / "secret.csv").write_text("password\nhunter2\n")
+    other = duckdb.connect(str(folder / "other.duckdb"))
+    other.execute("CREATE TABLE t AS SELECT 42 AS answer")
+    other.close()
+    return folder
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+# (SQL with {dir} for the sandbox folder, what the error says)
+REFUSED = {
+    "copy-select-to-file": ("COPY (SELECT 'x') TO '{dir}/copied.csv'", "COPY statement"),
+    "copy-table-to-parquet": ("COPY scenarios TO '{dir}/s.parquet' (FORMAT parquet)", "COPY"),
+    "export-database": ("EXPORT DATABASE '{dir}/exported'", "EXPORT statement"),
+    "read-csv": ("SELECT * FROM read_csv('{dir}/secret.csv')", "reads the store only"),
+    "read-csv-replacement-scan": ("SELECT * FROM '{dir}/secret.csv'", "reads the store only"),
+    "read-text": ("SELECT content FROM read_text('{dir}/secret.csv')", "reads the store only"),
+    "read-blob": ("SELECT content FROM read_blob('{dir}/secret.csv')", "reads the store only"),
+    "read-etc-passwd": ("SELECT * FROM read_csv('/etc/passwd')", "reads the store only"),
+    "glob": ("SELECT * FROM glob('{dir}/*')", "reads the store only"),
+    "glob-root": ("SELECT * FROM glob('/root/*')", "reads the store only"),
+    "remote-parquet": (
+        "SELECT * FROM read_parquet('https://example.invalid/x.parquet')",
+        "reads the store only",
+    ),
+    "attach-existing": ("ATTACH '{dir}/other.duckdb' AS o", "ATTACH statement"),
+    "attach-new": ("ATTACH '{dir}/new.duckdb' AS n", "ATTACH statement"),
+    "attach-memory": ("ATTACH ':memory:' AS m", "ATTACH statement"),
+    "load-httpfs": ("LOAD httpfs", "LOAD statement"),
+    "install-httpfs": ("INSTALL httpfs", "LOAD statement"),
+    "set": ("SET threads = 1", "SET statement"),
+    "set-external-access": ("SET enable_external_access = true", "SET statement"),
+    "reset": ("RESET lock_configuration", "SET statement"),
+    "pragma-profiling-output": ("PRAGMA profiling_output = '{dir}/profile.json'", "SET statement"),
+    "pragma": ("PRAGMA enable_profiling", "PRAGMA statement"),
+    "temp-table": ("CREATE TEMP TABLE t AS SELECT * FROM scenarios", "CREATE statement"),
+    "temp-macro": ("CREATE TEMP MACRO f(x) AS x", "CREATE statement"),
+    "two-selects": ("SELECT 1; SELECT 2", "2 statements"),
+    "select-then-delete": ("SELECT 1; DELETE FROM scenarios", "2 statements"),
+    "select-then-copy": ("SELECT 1; COPY scenarios TO '{dir}/x.csv'", "2 statements"),
+    "insert": ("INSERT INTO scenarios (scenario) VALUES ('x')", "INSERT statement"),
+    "drop": ("DROP TABLE scenarios", "DROP statement"),
+    "explain-analyze-copy": ("EXPLAIN ANALYZE COPY scenarios TO '{dir}/x.csv'", "EXPLAIN"),
+    "empty": ("  -- nothing\n", "empty"),
+}
+
+
+@pytest.mark.parametrize("sql", list(REFUSED.values()), ids=list(REFUSED))
+def test_a_query_that_writes_reads_files_or_changes_settings_is_refused(
+    sandbox, sql, monkeypatch, tmp_path
+):
+    """Every refused statement leaves the store, the files beside it and the DuckDB
+    extension folder (under HOME) exactly as they were, and creates nothing."""
+    text, message = sql
+    monkeypatch.setenv("HOME", str(tmp_path))  # where INSTALL would put extensions
+    before = _snapshot(sandbox)
+    with pytest.raises(StoreError, match=message):
+        query(sandbox / "s.duckdb", text.replace("{dir}", str(sandbox).replace("'", "''")))
+    assert _snapshot(sandbox) == before
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "COPY (SELECT 'x') TO '{dir}/copied.csv'",
+        "EXPORT DATABASE '{dir}/exported'",
+        "ATTACH '{dir}/other.duckdb' AS o",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+        "PRAGMA profiling_output = '{dir}/profile.json'",
+    ],
+)
+def test_the_query_connection_alone_refuses_files_extensions_and_settings(
+    sandbox, sql, monkeypatch, tmp_path
+):
+    """Defence in depth: with the statement check switched off, the connection's own
+    settings still refuse (the store and the folder are unchanged)."""
+    monkeypatch.setattr(store_module, "_check_read_only", lambda con, sql: None)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    before = _snapshot(sandbox)
+    with pytest.raises(StoreError, match=r"refused|locked|disabled"):
+        query(sandbox / "s.duckdb", sql.replace("{dir}", str(sandbox).replace("'", "''")))
+    assert _snapshot(sandbox) == before
+    # DuckDB 1.1 makes the (empty) extension folder before refusing INSTALL
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def _documented_sql() -> list[str]:
+    """The SQL examples of docs/batch.md and the query the CLI and README suggest."""
+    root = Path(__file__).resolve().parents[1]
+    docs = (root / "docs" / "batch.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sql\n(.*?)```", docs, flags=re.S)
+    examples = [part.strip() for b in blocks for part in b.split(";\n") if part.strip()]
+    assert len(examples) >= 3
+    return [
+        *examples,
+        "SELECT * FROM scenarios LIMIT 5",  # printed after dupopt batch
+        "SELECT scenario, cost_of_non_coordination FROM scenarios ORDER BY 2 DESC LIMIT 5",
+    ]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        *_documented_sql(),
+        "SELECT status, count(*) AS n FROM scenarios GROUP BY status ORDER BY status",
+        "WITH d AS (SELECT * FROM scenarios WHERE status = 'done') SELECT count(*) FROM d",
+        "FROM scenarios SELECT scenario",
+        "SELECT count(*) FROM allocation;",
+        "DESCRIBE scenarios",
+        "SHOW TABLES",
+        "SUMMARIZE costs",
+        "SELECT * FROM pragma_table_info('scenarios')",
+        "SELECT key, value FROM meta",
+        "PIVOT costs ON mode IN ('observed', 'coordinated') USING sum(value) GROUP BY term",
+    ],
+)
+def test_read_only_queries_still_work(sandbox, sql):
+    before = _snapshot(sandbox)
+    frame = query(sandbox / "s.duckdb", sql)
+    assert isinstance(frame, pd.DataFrame) and len(frame.columns) >= 1
+    assert _snapshot(sandbox) == before
+
+
+def test_a_query_sees_the_store_and_its_settings_are_locked(sandbox):
+    frame = query(sandbox / "s.duckdb", "SELECT scenario FROM scenarios ORDER BY scenario")
+    assert list(frame["scenario"]) == ["a", "b", "bad"]
+    settings = query(
+        sandbox / "s.duckdb",
+        "SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', "
+        "'autoinstall_known_extensions', 'autoload_known_extensions', 'lock_configuration')",
+    )
+    assert dict(zip(settings["name"], settings["value"], strict=True)) == {
+        "enable_external_access": "false",
+        "autoinstall_known_extensions": "false",
+        "autoload_known_extensions": "false",
+        "lock_configuration": "true",
+    }
