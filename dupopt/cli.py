@@ -123,7 +123,7 @@ def run(
     <OUTPUT>/figures (PNG and SVG) and the tables it shows in <OUTPUT>/tables (CSV).
     Prints the headline.
     """
-    from optimizer.compare import compare
+    from optimizer.compare import compare, headline_notes
     from optimizer.model import evaluate_observed, solve
     from optimizer.writers import write_results
 
@@ -140,6 +140,8 @@ def run(
     if failed:
         raise SystemExit(EXIT_FAILED)
     _print_headline(s, gap)
+    for note in headline_notes(gap.headline):  # unmet demand, fiscal limits exceeded
+        click.echo(note)
     click.echo(f"\nResults written to {folder}")
     if not no_report:
         from geo.report import render_report
