@@ -339,14 +339,30 @@ def unmet_penalty(
     out = np.zeros(len(node))
     if per_output.shape[0] == 0:
         return out
+    farthest: dict[bytes, tuple[np.ndarray, bool]] = {}  # sectors share node sets
     for s in np.unique(sector):
         cols = np.flatnonzero(sector == s)
-        base = per_output[:, s, None] + per_capacity[:, s, None] * extra[None, cols]
-        d = distance_km[:, node[cols]]
-        reach = np.isfinite(d)
-        cost = np.where(reach, base + transport[s] * np.where(reach, d, 0.0) / 1000.0, -np.inf)
-        best = cost.max(axis=0)
-        out[cols] = np.where(np.isfinite(best), best, base.max(axis=0)).max()
+        if np.any(extra[cols] > 0):  # the oversize differs by column: every pair counts
+            base = per_output[:, s, None] + per_capacity[:, s, None] * extra[None, cols]
+            d = distance_km[:, node[cols]]
+            reach = np.isfinite(d)
+            cost = np.where(reach, base + transport[s] * np.where(reach, d, 0.0) / 1000.0, -np.inf)
+            best = cost.max(axis=0)
+            out[cols] = np.where(np.isfinite(best), best, base.max(axis=0)).max()
+            continue
+        # Otherwise the dearest pair is each producer's farthest reachable node.
+        nodes = np.unique(node[cols])
+        key = nodes.tobytes()
+        if key not in farthest:
+            d = distance_km[:, nodes]
+            reach = np.isfinite(d)
+            farthest[key] = (
+                np.where(reach, d, -np.inf).max(axis=1),
+                not reach.any(axis=0).all(),
+            )
+        far, lonely = farthest[key]
+        best = (per_output[:, s] + transport[s] * far / 1000.0).max()
+        out[cols] = max(best, per_output[:, s].max()) if lonely else best
     return factor * (1.0 + PENALTY_MARGIN) * out
 
 
