@@ -562,10 +562,11 @@ def define_fiscal_limit(lp: LinearProgram, data: ModelData) -> None:
         row,
         len(idx),
     )
+    inside = row >= 0  # capacity of regions outside planning has no fiscal row
     lp.add_constraints(
         "fiscal_limit",
         idx,
-        [("capacity", row, np.arange(cap.size), service)],
+        [("capacity", row[inside], np.flatnonzero(inside), service[inside])],
         "<=",
         limit,
         doc="debt service within fiscal capacity (or the observed buildout's, if larger)",

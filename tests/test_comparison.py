@@ -413,3 +413,63 @@ def test_dupopt_run_prints_unmet_quantities_and_fiscal_excess_beside_the_cost(
     head = pd.read_parquet(out / "comparison" / "headline.parquet").set_index("metric")
     n = int(head.loc["regions_over_fiscal_limit", "observed"])
     assert f"observed buildout in {n} regions" in printed
+
+
+def test_a_remainder_too_small_for_a_minimum_scale_plant_says_so():
+    """With minimum plant scale, a remainder of demand that only a new plant far above
+    its size could serve may be left unmet; the reason names both limits: the region
+    outside planning has used its fixed capacity, the others have built no plant."""
+    scenario, arcs = synthetic_scenario(2, 2, sectors=1, seed=8)
+    regions = scenario.regions.assign(in_national_planning=lambda r: r.index > 0)
+    holder = regions["region"].iloc[0]
+    demand = scenario.demand.assign(value=5.0)
+    need = 4 * 5.0 + float(scenario.market("export").iloc[0])
+    u = float(scenario.sector_table()["max_utilisation"].iloc[0])
+    cap = 0.99 * need / u
+    buildout = pd.DataFrame(
+        [
+            (holder, "sector_0", 2023, "capacity", cap, "Mt/yr"),
+            (holder, "sector_0", 2023, "output", 0.9 * cap, "Mt"),
+        ],
+        columns=["region", "sector", "year", "variable", "value", "unit"],
+    ).assign(source_id=np.nan, quality="assumed", note="test holder")
+    params = scenario.sector_parameters
+    scale = params.iloc[[0]].assign(parameter="min_scale", value=10 * need, unit="Mt/yr")
+    milp = _rebuild(
+        scenario,
+        {"min_plant_scale": True},
+        regions=regions,
+        demand=demand,
+        buildout=buildout,
+        sector_parameters=pd.concat([params, scale], ignore_index=True),
+    )
+    plan = _solve(milp, "coordinated", arcs)
+    assert plan.allocation["capacity"].sum() == pytest.approx(cap)  # no plant built
+    assert plan.unmet["quantity"].sum() == pytest.approx(0.01 * need, rel=1e-6)
+    assert set(plan.unmet["cause"]) == {"capacity_exhausted+min_plant_scale"}
+    reason = plan.unmet["reason"].iloc[0]
+    assert (
+        f"fixed capacity fully used (max_utilisation x capacity / (1 + reserve_margin)) in {holder}"
+        in reason
+    )
+    assert "no plant built (a new one must reach the minimum plant scale) in" in reason
+
+
+def test_capacity_outside_planning_touches_no_other_row():
+    """A region outside national planning that holds capacity has no fiscal row; its
+    debt service used to land in the previous block's last row (export absorption), so
+    exports went unserved without any unmet demand."""
+    scenario, arcs = synthetic_scenario(2, 2, sectors=1, seed=8)
+    holder = scenario.buildout["region"].iloc[0]
+    regions = scenario.regions.assign(
+        in_national_planning=lambda r: r["region"] != holder, coastal=True
+    )
+    s = _rebuild(scenario, regions=regions)
+    lp, _ = build(s, "coordinated", arcs)
+    rows = lp.matrix("csr")[lp.constraints["export_absorption"].rows].tocoo()
+    allowed = np.concatenate([lp.variables[v].columns for v in ("export", "unmet_export")])
+    assert set(rows.col) <= set(allowed)
+    plan = _solve(s, "coordinated", arcs)
+    exported = plan.exports["quantity"].sum()
+    unserved = plan.unmet.loc[plan.unmet["region"] == "export", "quantity"].sum()
+    assert exported + unserved == pytest.approx(float(s.market("export").iloc[0]))
