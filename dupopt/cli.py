@@ -136,7 +136,7 @@ def run(
     <OUTPUT>/figures (PNG and SVG) and the tables it shows in <OUTPUT>/tables (CSV).
     Prints the headline.
     """
-    from optimizer.compare import compare
+    from optimizer.compare import compare, headline_notes
     from optimizer.model import evaluate_observed, solve
     from optimizer.outputs import check_target
     from optimizer.solver_log import tail
@@ -176,7 +176,8 @@ def run(
         report=draw,
         extra_files={"solver.log": logs},
     )
-    click.echo("\n".join(headline_lines(s, gap) + sector_lines(gap)))
+    notes = headline_notes(gap.headline)  # unmet demand, fiscal limits exceeded
+    click.echo("\n".join(headline_lines(s, gap) + notes + sector_lines(gap)))
     click.echo(f"\nResults written to {folder}")
     if draw is not None:
         click.echo(f"Report: {folder / 'report.html'}")

@@ -14,8 +14,10 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from optimizer.compare import headline_notes
 from optimizer.io import display_path
 from optimizer.outputs import require_kind, staged_output, to_json
+from optimizer.results import NON_RESOURCE_TERMS
 from optimizer.writers import read_results
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -162,12 +164,18 @@ def _figures(results: dict, folder: Path) -> dict[str, list[dict]]:
         "Stranded capacity and debt",
         "Stranded capital and the debt tied to it (CNY bn).",
     )
+    # Resource costs only, as the headline: the unmet-demand penalty is no cost (unmet
+    # demand is stated as quantities) and the stranded and debt weights only steer.
+    costs = {
+        mode: results[mode]["costs"].loc[lambda c: ~c["term"].isin(NON_RESOURCE_TERMS)]
+        for mode in ("observed", "coordinated")
+    }
     save(
         "chart",
-        maps.cost_chart(results["observed"]["costs"], results["coordinated"]["costs"]),
+        maps.cost_chart(costs["observed"], costs["coordinated"]),
         "costs",
         "Cost breakdown",
-        "Cost by objective term (CNY bn/yr).",
+        "Resource cost by term (CNY bn/yr); no unmet-demand penalty or weights.",
     )
     return out
 
@@ -203,7 +211,7 @@ def report_context(results: dict, manifest: dict) -> dict:
             "regional_gap",
         ),
     ]
-    notes = []
+    notes = headline_notes(comp["headline"])  # unmet demand and fiscal limits exceeded
     runs = manifest.get("runs", {})
     if any(r.get("alternative_optima") for r in runs.values()):
         notes.append(

@@ -7,7 +7,18 @@
   capacity (units and CNY bn), debt tied to it, and capacity concentration (HHI);
 - ``region_summary``: per region, Krugman specialisation index and industrial-structure
   similarity to the other regions, observed vs coordinated;
-- ``headline``: the cost of non-coordination and national totals.
+- ``headline``: the cost of non-coordination and national totals, the unmet demand of
+  each mode (quantities) and the fiscal limits exceeded;
+- ``unmet``: unmet demand by region and sector in each mode, with its cause;
+- ``fiscal_limits_exceeded``: regions whose debt service exceeds their fiscal capacity
+  in either mode, and by how much.
+
+Both modes obey the same rules (``docs/model.md``, "Comparing like with like"): where the
+observed buildout breaks a fiscal limit, a regional capacity limit or the minimum plant
+scale, the plan is held to what the observed buildout did there, no more, so the observed
+buildout is always a feasible plan. The cost of non-coordination is a difference of
+resource costs (capital, fixed O&M, variable cost, transport): it contains no
+unmet-demand penalty; unmet demand is stated as quantities beside it.
 
 Capacities of different sectors are made comparable by their capital value
 (capacity x capex, CNY bn) wherever sectors are added up.
@@ -35,14 +46,20 @@ class Comparison:
     sector_summary: pd.DataFrame
     region_summary: pd.DataFrame
     headline: pd.DataFrame
+    unmet: pd.DataFrame | None = None
+    fiscal_limits_exceeded: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {
+        out = {
             "regional_gap": self.regional_gap,
             "sector_summary": self.sector_summary,
             "region_summary": self.region_summary,
             "headline": self.headline,
         }
+        for name in ("unmet", "fiscal_limits_exceeded"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
 
 
 def compare(observed: Result, coordinated: Result) -> Comparison:
@@ -76,6 +93,8 @@ def compare(observed: Result, coordinated: Result) -> Comparison:
         sector_summary=sector_summary(obs, coo),
         region_summary=region_summary(obs, coo, gap),
         headline=headline(observed, coordinated),
+        unmet=unmet_comparison(observed, coordinated),
+        fiscal_limits_exceeded=fiscal_comparison(observed, coordinated),
     )
 
 
@@ -227,8 +246,70 @@ def region_summary(
     )
 
 
+def unmet_comparison(observed: Result, coordinated: Result) -> pd.DataFrame:
+    """Unmet demand by region (``export`` for export absorption) and sector in each mode,
+    in output units, with the cause in each mode (``optimizer.Result.unmet``)."""
+    keys = ["region", "sector", "year"]
+    cols = ["quantity", "cause"]
+    pair = observed.unmet[[*keys, "unit", *cols]].merge(
+        coordinated.unmet[[*keys, "unit", *cols]],
+        on=keys,
+        how="outer",
+        suffixes=("_observed", "_coordinated"),
+    )
+    for mode in ("observed", "coordinated"):
+        pair[f"quantity_{mode}"] = pair[f"quantity_{mode}"].astype(float).fillna(0.0)
+        pair[f"cause_{mode}"] = pair[f"cause_{mode}"].fillna("")
+    pair["unit"] = pair["unit_observed"].fillna(pair["unit_coordinated"])
+    pair["difference"] = pair["quantity_observed"] - pair["quantity_coordinated"]
+    order = [*keys, "quantity_observed", "quantity_coordinated", "difference", "unit"]
+    frame = pair[[*order, "cause_observed", "cause_coordinated"]].sort_values(keys)
+    return named(
+        frame.reset_index(drop=True), "unmet demand, observed vs coordinated", "output units"
+    )
+
+
+def fiscal_comparison(observed: Result, coordinated: Result) -> pd.DataFrame:
+    """Regions whose annual debt service exceeds their fiscal capacity in either mode:
+    debt service, fiscal capacity, excess (CNY bn/yr) and the debt beyond what the fiscal
+    capacity can service (CNY bn), observed and coordinated."""
+    keys = ["region", "year"]
+    values = ["debt_service_cny_bn_per_yr", "excess_debt_service_cny_bn_per_yr",
+              "debt_beyond_fiscal_capacity_cny_bn"]  # fmt: skip
+    obs = observed.tables["fiscal_limits_exceeded"]
+    coo = coordinated.tables["fiscal_limits_exceeded"]
+    over = pd.concat([obs[keys], coo[keys]]).drop_duplicates()
+    debt = {
+        mode: r.debt.set_index(keys).reindex(pd.MultiIndex.from_frame(over))
+        for mode, r in (("observed", observed), ("coordinated", coordinated))
+    }
+    frame = over.reset_index(drop=True)
+    fiscal = debt["observed"].get("fiscal_capacity_cny_bn_per_yr")
+    frame["fiscal_capacity_cny_bn_per_yr"] = np.nan if fiscal is None else fiscal.to_numpy()
+    for mode, table in (("observed", obs), ("coordinated", coo)):
+        mine = table.set_index(keys).reindex(pd.MultiIndex.from_frame(over))
+        frame[f"{values[0]}_{mode}"] = debt[mode][values[0]].to_numpy(float)
+        for col in values[1:]:
+            frame[f"{col}_{mode}"] = mine[col].fillna(0.0).to_numpy(float)
+    frame = frame.sort_values(f"{values[1]}_observed", ascending=False)
+    return named(
+        frame.reset_index(drop=True),
+        "fiscal limits exceeded by region, observed vs coordinated",
+        "CNY bn/yr; CNY bn",
+    )
+
+
 def headline(observed: Result, coordinated: Result) -> pd.DataFrame:
-    """National totals and the cost of non-coordination (observed - coordinated cost)."""
+    """National totals and the cost of non-coordination (``total_cost`` difference).
+
+    ``total_cost`` is the resource cost (capital, fixed O&M, variable cost, transport;
+    CNY bn/yr), without the unmet-demand penalty and the stranded and debt weights. The
+    unmet demand of each mode is stated as quantities (``unmet_demand_<sector>``, in the
+    sector's output unit, domestic plus export), and the fiscal limits exceeded as
+    ``fiscal_limit_excess`` (CNY bn/yr of debt service beyond fiscal capacity, summed
+    over regions), ``debt_beyond_fiscal_capacity`` (CNY bn) and
+    ``regions_over_fiscal_limit``. Where one mode leaves demand unmet that the other
+    serves, the two costs cover different output: read them with the unmet rows."""
     o, c = observed.allocation, coordinated.allocation
     rows = [
         ("total_cost", observed.total_cost, coordinated.total_cost, "CNY bn/yr"),
@@ -249,10 +330,94 @@ def headline(observed: Result, coordinated: Result) -> pd.DataFrame:
     terms_o = observed.costs.set_index("term")["value"]
     terms_c = coordinated.costs.set_index("term")["value"]
     for term in terms_o.index.union(terms_c.index):
+        if term == "unmet_penalty":  # penalty money is no cost: unmet demand is below
+            continue
         rows.append((f"cost_{term}", terms_o.get(term, 0.0), terms_c.get(term, 0.0), "CNY bn/yr"))
+    unmet = {
+        mode: r.unmet.groupby(["sector", "unit"])["quantity"].sum()
+        for mode, r in (("observed", observed), ("coordinated", coordinated))
+    }
+    sectors = unmet["observed"].index.union(unmet["coordinated"].index)
+    rows.append(("sectors_with_unmet_demand", len(unmet["observed"]), len(unmet["coordinated"]),
+                 "sectors"))  # fmt: skip
+    for sector, unit in sectors:
+        rows.append(
+            (
+                f"unmet_demand_{sector}",
+                unmet["observed"].get((sector, unit), 0.0),
+                unmet["coordinated"].get((sector, unit), 0.0),
+                unit,
+            )
+        )
+    over = {
+        mode: r.tables["fiscal_limits_exceeded"]
+        for mode, r in (("observed", observed), ("coordinated", coordinated))
+    }
+    for metric, column, unit in (
+        ("fiscal_limit_excess", "excess_debt_service_cny_bn_per_yr", "CNY bn/yr"),
+        ("debt_beyond_fiscal_capacity", "debt_beyond_fiscal_capacity_cny_bn", "CNY bn"),
+    ):
+        rows.append((metric, over["observed"][column].sum(), over["coordinated"][column].sum(),
+                     unit))  # fmt: skip
+    rows.append(("regions_over_fiscal_limit", len(over["observed"]), len(over["coordinated"]),
+                 "regions"))  # fmt: skip
     table = pd.DataFrame(rows, columns=["metric", "observed", "coordinated", "unit"])
+    table[["observed", "coordinated"]] = table[["observed", "coordinated"]].astype(float)
     table["difference"] = table["observed"] - table["coordinated"]
     table = table[["metric", "observed", "coordinated", "difference", "unit"]]
     return named(
-        table, "headline: cost of non-coordination = total_cost difference", "see unit column"
+        table,
+        "headline: cost of non-coordination = total_cost difference (resource cost; no "
+        "unmet-demand penalty, unmet demand as quantities)",
+        "see unit column",
     )
+
+
+def headline_notes(headline: pd.DataFrame) -> list[str]:
+    """Sentences to print beside the cost of non-coordination: the unmet demand of each
+    mode (quantities; it is not in the cost) and the fiscal limits exceeded.
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"metric": ["unmet_demand_cement"], "observed": [2.5],
+    ...                   "coordinated": [0.0], "unit": ["Mt"]})
+    >>> headline_notes(h)[0][:62]
+    'Unmet demand (a quantity, not in the cost of non-coordination)'
+    """
+    h = headline.set_index("metric")
+    labels = {"observed": "observed buildout", "coordinated": "coordinated plan"}
+    notes = []
+    unmet = h.loc[h.index.str.startswith("unmet_demand_")]
+    if (unmet[["observed", "coordinated"]] > 0).any(axis=None):
+        parts = []
+        for mode, label in labels.items():
+            rows = unmet.loc[unmet[mode] > 0]
+            listed = ", ".join(
+                f"{m.removeprefix('unmet_demand_')} {q:,.4g} {u}"
+                for m, q, u in zip(rows.index, rows[mode], rows["unit"], strict=True)
+            )
+            parts.append(f"{label}: {listed or 'none'}")
+        notes.append(
+            "Unmet demand (a quantity, not in the cost of non-coordination): "
+            + "; ".join(parts)
+            + ". Where the two differ, the two costs pay for different output."
+        )
+    if (
+        "regions_over_fiscal_limit" in h.index
+        and h.loc["regions_over_fiscal_limit"][["observed", "coordinated"]].any()
+    ):
+        parts = []
+        for mode, label in labels.items():
+            n = int(h.loc["regions_over_fiscal_limit", mode])
+            parts.append(
+                f"{label} in {n} region{'' if n == 1 else 's'}, by CNY "
+                f"{h.loc['fiscal_limit_excess', mode]:,.1f} bn/yr of debt service (CNY "
+                f"{h.loc['debt_beyond_fiscal_capacity', mode]:,.1f} bn of debt beyond "
+                "fiscal capacity)"
+            )
+        notes.append(
+            "Fiscal limits exceeded (debt service above fiscal capacity): "
+            + "; ".join(parts)
+            + ". The plan may borrow what the observed buildout borrows in a region, no more."
+        )
+    return notes

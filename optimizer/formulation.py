@@ -10,7 +10,7 @@ One function per variable or constraint family; each docstring states its equati
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,10 +19,16 @@ from scipy.sparse.csgraph import shortest_path
 
 from optimizer.errors import Issue, ScenarioError
 from optimizer.lp import LinearProgram
-from optimizer.parameters import MODES
+from optimizer.parameters import MODES, ModelParameters
 from optimizer.scenario import Scenario
 
 RTY = ["region", "sector", "year"]
+#: Label of export absorption where tables are indexed by region (unmet demand, penalties).
+EXPORT = "export"
+#: Relative margin by which the unmet-demand penalty exceeds the dearest way of serving a
+#: unit: at ``unmet_penalty_factor = 1`` serving is then strictly cheaper, not a tie the
+#: solver may break either way (1e-4 stays well above HiGHS's 1e-7 dual tolerance).
+PENALTY_MARGIN = 1e-4
 
 
 def capital_recovery_factor(rate: np.ndarray, life: np.ndarray) -> np.ndarray:
@@ -60,9 +66,13 @@ class ModelData:
     demand: pd.Series  # (region, sector, year) -> output units
     exports: pd.Series  # (sector, year) -> output units
     observed: pd.Series  # (region, sector, year) -> capacity units
-    penalty: pd.Series  # sector -> CNY bn per output unit
+    penalty: pd.Series  # (region or "export", sector, year) -> CNY bn per output unit
     tranches: pd.DataFrame  # region, sector, tranche, max_capacity, cost_multiplier
     observed_quality: pd.Series  # (region, sector, year) -> reported / estimated / assumed
+    parameters: ModelParameters = field(default_factory=ModelParameters)
+    # producer x (node..., "export"): shortest-path km from each producer to each node, and
+    # to the nearest coastal region (exports); inf where the network has no path.
+    reach_km: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def from_scenario(
@@ -108,8 +118,10 @@ class ModelData:
             pd.Series(dtype=float),
             tranches,
             quality,
+            scenario.parameters,
         )
-        data.penalty = _penalties(data, scenario.parameters.unmet_penalty_factor)
+        data.reach_km = producer_distances(data)
+        data.penalty = _penalties(data)
         return data
 
     # -- coefficients -------------------------------------------------------------------
@@ -134,6 +146,43 @@ class ModelData:
 
     def sectoral(self, column: str, index: pd.MultiIndex) -> np.ndarray:
         return self.sectors[column].reindex(index.get_level_values("sector")).to_numpy()
+
+    def grid(self) -> pd.MultiIndex:
+        """Every producer x sector cell (producer-major)."""
+        return pd.MultiIndex.from_product(
+            [self.producers, self.sectors.index], names=["region", "sector"]
+        )
+
+    def premium(self) -> np.ndarray:
+        """Dearest cost-tranche multiplier per producer x sector (1 without tranches)."""
+        top = self.tranches.groupby(["region", "sector"])["cost_multiplier"].max()
+        shape = (len(self.producers), len(self.sectors))
+        return top.reindex(self.grid()).fillna(1.0).to_numpy(float).reshape(shape)
+
+    def min_scale(self) -> np.ndarray:
+        """Minimum plant scale per sector (capacity units) where ``min_plant_scale`` is on;
+        0 where there is none."""
+        if not self.parameters.min_plant_scale or "min_scale" not in self.sectors:
+            return np.zeros(len(self.sectors))
+        return self.sectors["min_scale"].fillna(0.0).to_numpy(float)
+
+    def supply_costs(self) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`supply_costs` of every producer x sector cell (arrays of that shape)."""
+        idx, p = self.grid(), self.parameters
+        shape = (len(self.producers), len(self.sectors))
+        out = supply_costs(
+            self.annualised_capex(idx),
+            self.sectoral("fixed_om", idx),
+            self.regional("cost_factor", idx),
+            self.sectoral("max_utilisation", idx),
+            self.sectoral("variable_cost", idx),
+            self.sectoral("debt_share", idx),
+            self.premium().ravel(),
+            reserve_margin=p.reserve_margin,
+            stranded_weight=p.stranded_weight,
+            debt_weight=p.debt_weight,
+        )
+        return out[0].reshape(shape), out[1].reshape(shape)
 
 
 def _by_year(frame: pd.DataFrame, keys: list[str], years: list[int]) -> pd.Series:
@@ -162,63 +211,194 @@ def _arcs(nodes: pd.Index) -> pd.DataFrame:
     return arcs.loc[keep, ["from_region", "to_region", "distance_km"]].reset_index(drop=True)
 
 
-def _diameter_km(nodes: pd.Index, arcs: pd.DataFrame) -> float:
-    """Longest shortest path over the network (km); bounds any shipment's distance."""
-    if arcs.empty:
-        return 0.0
-    pos = {n: i for i, n in enumerate(nodes)}
-    g = coo_array(
-        (
-            arcs["distance_km"].to_numpy(),
-            (arcs["from_region"].map(pos), arcs["to_region"].map(pos)),
-        ),
-        shape=(len(nodes), len(nodes)),
-    )
-    dist = shortest_path(g.tocsr(), directed=True)
-    finite = dist[np.isfinite(dist)]
-    return float(finite.max()) if finite.size else 0.0
+def producer_distances(data: ModelData) -> pd.DataFrame:
+    """Shortest-path distance (km) from each producer to each node over the network, plus
+    a column ``export``: the distance to the nearest coastal region (where exports leave).
+
+    ``inf`` where no path exists. Only the producers and the paths that leave them count,
+    so a node no producer can reach, or a far-away node with nothing to supply, changes
+    no other entry.
+    """
+    nodes, producers = data.nodes, data.producers
+    coastal = data.regions["coastal"].reindex(nodes).fillna(False).to_numpy(bool)
+    arcs = data.arcs
+    if arcs.empty or producers.empty:
+        dist = np.full((len(producers), len(nodes)), np.inf)
+        dist[np.arange(len(producers)), nodes.get_indexer(producers)] = 0.0
+    else:
+        # Parallel arcs: the shortest counts (a sparse matrix would add them up).
+        a = arcs.groupby(["from_region", "to_region"], as_index=False)["distance_km"].min()
+        g = coo_array(
+            (
+                a["distance_km"].to_numpy(float),
+                (nodes.get_indexer(a["from_region"]), nodes.get_indexer(a["to_region"])),
+            ),
+            shape=(len(nodes), len(nodes)),
+        )
+        dist = shortest_path(g.tocsr(), directed=True, indices=nodes.get_indexer(producers))
+        dist = np.atleast_2d(dist)
+    to_coast = dist[:, coastal].min(axis=1) if coastal.any() else np.full(len(producers), np.inf)
+    frame = pd.DataFrame(dist, index=producers, columns=nodes)
+    frame[EXPORT] = to_coast
+    return frame
 
 
-def unit_supply_cost(
+def supply_costs(
     ann: np.ndarray,
     fixed_om: np.ndarray,
     cost_factor: np.ndarray,
     max_utilisation: np.ndarray,
     variable_cost: np.ndarray,
-    transport_cost: np.ndarray,
-    diameter_km: float,
-) -> np.ndarray:
-    """Dearest cost of one output unit (CNY bn per unit): capital and O&M spread over
-    usable output, plus variable cost, plus transport across the whole network."""
-    return (
-        (ann + fixed_om * cost_factor) / max_utilisation
-        + variable_cost * cost_factor
-        + transport_cost * diameter_km / 1000.0
-    )
+    debt_share: np.ndarray,
+    premium: np.ndarray,
+    *,
+    reserve_margin: float,
+    stranded_weight: float,
+    debt_weight: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the objective charges for new capacity at a producer (arrays over producer x
+    sector cells).
 
-
-def _penalties(data: ModelData, factor: float) -> pd.Series:
-    """Unmet-demand penalty per sector (CNY bn per output unit).
-
-    ``pen_s = factor * max_r [ (capex_s crf(i_r, L_s) + fom_s c_r) / u_s + vc_s c_r
-    + tc_s * diameter / 1000 ]``: ``factor`` times the dearest way of supplying one unit,
-    so that with ``factor >= 1`` serving demand always costs less than leaving it unmet.
+    Returns
+    -------
+    per_output
+        CNY bn per output unit served from new capacity, before transport:
+        ``(1 + m) / u * per_capacity - w_str * ann / u + vc * c`` (one unit of output needs
+        ``(1 + m) / u`` units of capacity; the stranded term charges ``w_str * ann`` on
+        capacity and credits ``w_str * ann / u`` on output).
+    per_capacity
+        CNY bn/yr per unit of capacity: ``premium * (ann + fom * c) + w_debt * ds * ann
+        + w_str * ann``, where ``premium`` is the dearest cost-tranche multiplier (1 without
+        tranches) and ``ds * ann`` the annual debt service.
     """
-    idx = pd.MultiIndex.from_product(
-        [data.producers, data.sectors.index], names=["region", "sector"]
+    per_capacity = (
+        premium * (ann + fixed_om * cost_factor)
+        + debt_weight * debt_share * ann
+        + stranded_weight * ann
     )
-    cf = data.regional("cost_factor", idx)
-    unit = unit_supply_cost(
-        data.annualised_capex(idx),
-        data.sectoral("fixed_om", idx),
-        cf,
-        data.sectoral("max_utilisation", idx),
-        data.sectoral("variable_cost", idx),
-        data.sectoral("transport_cost", idx),
-        _diameter_km(data.nodes, data.arcs),
+    per_output = (
+        (1.0 + reserve_margin) * per_capacity / max_utilisation
+        - stranded_weight * ann / max_utilisation
+        + variable_cost * cost_factor
     )
-    worst = pd.Series(unit, index=idx).groupby(level="sector").max()
-    return factor * worst
+    return per_output, per_capacity
+
+
+def oversize(
+    min_scale: np.ndarray, demand: np.ndarray, max_utilisation: np.ndarray, reserve_margin: float
+) -> np.ndarray:
+    """Capacity a minimum-scale plant has beyond what ``demand`` needs, per unit of demand
+    (capacity units per output unit; 0 without a minimum scale): ``max(0, g - (1 + m) D / u)
+    / D``. A plant built for this demand alone costs that much capacity on top."""
+    need = (1.0 + reserve_margin) * demand / max_utilisation
+    with np.errstate(divide="ignore", invalid="ignore"):
+        extra = np.maximum(min_scale - need, 0.0) / demand
+    return np.where(np.isfinite(extra) & (min_scale > 0) & (demand > 0), extra, 0.0)
+
+
+def unmet_penalty(
+    per_output: np.ndarray,
+    per_capacity: np.ndarray,
+    transport: np.ndarray,
+    distance_km: np.ndarray,
+    node: np.ndarray,
+    sector: np.ndarray,
+    extra: np.ndarray,
+    factor: float,
+) -> np.ndarray:
+    """Penalty per unit of unmet demand (CNY bn per output unit) for each unmet column.
+
+    One value per sector: ``factor * (1 + PENALTY_MARGIN)`` times the dearest way any
+    producer can serve one more unit of any of the sector's unmet columns,
+
+        max_c max_p [per_output[p, s] + per_capacity[p, s] * extra[c]
+                     + transport[s] * distance_km[p, node[c]] / 1000]
+
+    over the sector's columns ``c`` and the producers ``p`` that reach the column's node
+    (``distance_km`` finite). With ``factor >= 1``, leaving a unit unmet costs more than
+    serving it from any producer that reaches it and has room to supply more. Only the
+    producers and the nodes with demand count, so a node with neither changes nothing.
+    The penalty is the same for every region of a sector, so where demand must go unmet
+    the plan rations it at least resource cost, whatever the penalty's level. A column
+    no producer reaches counts without transport (it cannot be served at all).
+
+    Parameters
+    ----------
+    per_output, per_capacity
+        Producer x sector arrays from :func:`supply_costs`.
+    transport
+        Transport cost per sector, CNY bn per output unit per 1000 km.
+    distance_km
+        Producer x node distances (:func:`producer_distances`).
+    node, sector, extra
+        Per unmet column: its node's column in ``distance_km``, its sector's position and
+        its :func:`oversize` (capacity units per output unit).
+    factor
+        ``unmet_penalty_factor`` (>= 1).
+    """
+    out = np.zeros(len(node))
+    if per_output.shape[0] == 0:
+        return out
+    farthest: dict[bytes, tuple[np.ndarray, bool]] = {}  # sectors share node sets
+    for s in np.unique(sector):
+        cols = np.flatnonzero(sector == s)
+        if np.any(extra[cols] > 0):  # the oversize differs by column: every pair counts
+            base = per_output[:, s, None] + per_capacity[:, s, None] * extra[None, cols]
+            d = distance_km[:, node[cols]]
+            reach = np.isfinite(d)
+            cost = np.where(reach, base + transport[s] * np.where(reach, d, 0.0) / 1000.0, -np.inf)
+            best = cost.max(axis=0)
+            out[cols] = np.where(np.isfinite(best), best, base.max(axis=0)).max()
+            continue
+        # Otherwise the dearest pair is each producer's farthest reachable node.
+        nodes = np.unique(node[cols])
+        key = nodes.tobytes()
+        if key not in farthest:
+            d = distance_km[:, nodes]
+            reach = np.isfinite(d)
+            farthest[key] = (
+                np.where(reach, d, -np.inf).max(axis=1),
+                not reach.any(axis=0).all(),
+            )
+        far, lonely = farthest[key]
+        best = (per_output[:, s] + transport[s] * far / 1000.0).max()
+        out[cols] = max(best, per_output[:, s].max()) if lonely else best
+    return factor * (1.0 + PENALTY_MARGIN) * out
+
+
+def _penalties(data: ModelData) -> pd.Series:
+    """Unmet-demand penalty (CNY bn per output unit) per (region, sector, year) with
+    demand and per ("export", sector, year) with export absorption (:func:`unmet_penalty`)."""
+    p = data.parameters
+    sec = data.sectors.index
+    per_output, per_capacity = data.supply_costs()
+    d = data.demand[data.demand > 0]
+    e = data.exports[data.exports > 0]
+    keys = pd.MultiIndex.from_arrays(
+        [
+            np.concatenate([d.index.get_level_values("region"), np.full(len(e), EXPORT)]),
+            np.concatenate(
+                [d.index.get_level_values("sector"), e.index.get_level_values("sector")]
+            ),
+            np.concatenate([d.index.get_level_values("year"), e.index.get_level_values("year")]),
+        ],
+        names=RTY,
+    )
+    s = sec.get_indexer(keys.get_level_values("sector"))
+    quantity = np.concatenate([d.to_numpy(float), e.to_numpy(float)])
+    u = data.sectors["max_utilisation"].to_numpy(float)
+    extra = oversize(data.min_scale()[s], quantity, u[s], p.reserve_margin)
+    pen = unmet_penalty(
+        per_output,
+        per_capacity,
+        data.sectors["transport_cost"].to_numpy(float),
+        data.reach_km.to_numpy(float),
+        data.reach_km.columns.get_indexer(keys.get_level_values("region")),
+        s,
+        extra,
+        p.unmet_penalty_factor,
+    )
+    return pd.Series(pen, index=keys, name="penalty")
 
 
 # -- variables ---------------------------------------------------------------------------
@@ -344,10 +524,28 @@ def define_export_absorption(lp: LinearProgram, data: ModelData) -> None:
     )
 
 
+def fiscal_limit(
+    fiscal: np.ndarray, service: np.ndarray, observed: np.ndarray, row: np.ndarray, rows: int
+) -> np.ndarray:
+    """Right-hand side of the fiscal-limit rows (CNY bn/yr): ``max(F_r, sum_s ds[r,s]
+    Kobs[r,s])``, the region's fiscal capacity or, where the observed buildout's debt
+    service is larger, that (the plan is never held to a limit the observed buildout
+    breaks). ``inf`` where the region has no fiscal capacity.
+
+    ``service`` and ``observed`` are per capacity cell, ``row`` the cell's fiscal row
+    (cells with ``row < 0`` have none)."""
+    keep = row >= 0
+    held = np.bincount(row[keep], weights=(service * observed)[keep], minlength=rows)
+    return np.where(np.isnan(fiscal), np.inf, np.maximum(fiscal, held))
+
+
 def define_fiscal_limit(lp: LinearProgram, data: ModelData) -> None:
-    """sum_s ds[r,s] cap[r,s,t] <= F_r for planning regions r, where
-    ds[r,s] = debt_share_s capex_s crf(i_r, L_s) is the annual debt service (CNY bn/yr) of
-    one unit of capacity and F_r the region's fiscal capacity (CNY bn/yr)."""
+    """sum_s ds[r,s] cap[r,s,t] <= max(F_r, sum_s ds[r,s] Kobs[r,s,t]) for planning
+    regions r, where ds[r,s] = debt_share_s capex_s crf(i_r, L_s) is the annual debt
+    service (CNY bn/yr) of one unit of capacity and F_r the region's fiscal capacity
+    (CNY bn/yr). Where the observed buildout's debt service exceeds F_r the plan may reach
+    that level and no more: both modes obey the same rules (the observed buildout cannot
+    be held to a limit it has broken), and the excess is reported, not hidden."""
     cap = lp.variables["capacity"]
     planning = data.regions.index[data.regions["in_national_planning"]]
     idx = pd.MultiIndex.from_product([planning, data.years], names=["region", "year"])
@@ -355,14 +553,23 @@ def define_fiscal_limit(lp: LinearProgram, data: ModelData) -> None:
         [cap.index.get_level_values("region"), cap.index.get_level_values("year")],
         names=["region", "year"],
     )
-    fiscal = data.regions["fiscal_capacity"].reindex(idx.get_level_values("region"))
+    row = idx.get_indexer(ry)
+    service = data.debt_service(cap.index)
+    limit = fiscal_limit(
+        data.regional("fiscal_capacity", idx, default=np.nan),
+        service,
+        data.observed.reindex(cap.index).fillna(0.0).to_numpy(float),
+        row,
+        len(idx),
+    )
+    inside = row >= 0  # capacity of regions outside planning has no fiscal row
     lp.add_constraints(
         "fiscal_limit",
         idx,
-        [("capacity", idx.get_indexer(ry), np.arange(cap.size), data.debt_service(cap.index))],
+        [("capacity", row[inside], np.flatnonzero(inside), service[inside])],
         "<=",
-        fiscal.to_numpy(),
-        doc="debt service of new debt within fiscal capacity",
+        limit,
+        doc="debt service within fiscal capacity (or the observed buildout's, if larger)",
     )
 
 
@@ -376,7 +583,9 @@ def define_tranches(lp: LinearProgram, data: ModelData) -> None:
     cost (the premium is added to those objective terms). Multipliers never fall with k,
     so the cost curve is convex and cheaper tranches fill first. Where capacity is fixed
     (observed mode, regions outside planning), the last tranche is unlimited so that the
-    observed capacity always fits and pays the premiums of the tranches it spans."""
+    observed capacity always fits and pays the premiums of the tranches it spans. Where it
+    is decided, the last tranche reaches at least the observed capacity: the plan is held
+    to a regional limit no more than the observed buildout is."""
     tr = data.tranches
     if tr.empty:
         return
@@ -395,6 +604,13 @@ def define_tranches(lp: LinearProgram, data: ModelData) -> None:
     fixed = cap.lower[cap_pos] == cap.upper[cap_pos]
     last = ~frame.duplicated(["region", "sector", "year"], keep="last").to_numpy()
     upper = frame["max"].fillna(np.inf).to_numpy()
+    # Decided capacity may reach the observed capacity in the last tranche (same rules as
+    # the observed buildout, which always fits); fixed capacity is never limited.
+    limits = frame["max"].fillna(0.0)
+    before = limits.groupby([frame["region"], frame["sector"], frame["year"]]).cumsum() - limits
+    before = before.to_numpy(float)
+    observed = data.observed.reindex(rst).fillna(0.0).to_numpy(float)
+    upper = np.where(last, np.maximum(upper, observed - before), upper)
     upper = np.where(fixed & last, np.inf, upper)
     idx = pd.MultiIndex.from_frame(frame[["region", "sector", "year", "tranche"]])
     block = lp.add_variables(
@@ -427,7 +643,9 @@ def define_min_plant_scale(lp: LinearProgram, data: ModelData, reserve_margin: f
         cap[r,s,t] - M_s build[r,s,t] <= 0     (no capacity without a build decision)
 
     with g_s = min_scale (capacity units) and M_s = (1 + m) (sum_r D + E) / u_s, the
-    capacity that could ever be used."""
+    capacity that could ever be used. Where a region holds observed capacity below g_s,
+    its minimum is that capacity and M_s is at least it (same rules as the observed
+    buildout: it stays a feasible plan)."""
     if "min_scale" not in data.sectors:
         return
     cap = lp.variables["capacity"]
@@ -438,6 +656,10 @@ def define_min_plant_scale(lp: LinearProgram, data: ModelData, reserve_margin: f
     idx = cap.index[decided]
     pos = np.flatnonzero(decided)
     s = idx.get_level_values("sector")
+    # A region may keep a plant as small as the one it has (same rules as the observed
+    # buildout): its minimum is min(g_s, observed capacity) where it holds capacity.
+    held = data.observed.reindex(idx).fillna(0.0).to_numpy(float)
+    least = np.where(held > 0, np.minimum(scale[decided], held), scale[decided])
     need = (
         data.demand.groupby(level="sector")
         .sum()
@@ -448,7 +670,7 @@ def define_min_plant_scale(lp: LinearProgram, data: ModelData, reserve_margin: f
         * need.reindex(s).fillna(0.0).to_numpy()
         / data.sectoral("max_utilisation", idx)
     )
-    big = np.maximum(big, scale[decided])
+    big = np.maximum(np.maximum(big, scale[decided]), held)
     lp.add_variables(
         "build",
         idx,
@@ -462,7 +684,7 @@ def define_min_plant_scale(lp: LinearProgram, data: ModelData, reserve_margin: f
     lp.add_constraints(
         "min_scale",
         idx,
-        [("capacity", k, pos, 1.0), ("build", k, k, -scale[decided])],
+        [("capacity", k, pos, 1.0), ("build", k, k, -least)],
         ">=",
         0.0,
         doc="capacity at least the minimum scale if built",
@@ -486,7 +708,8 @@ def define_objective(
     - capital = sum capex_s crf(i_r, L_s) cap[r,s,t]
     - fixed_om = sum fom_s c_r cap[r,s,t];  variable = sum vc_s c_r prod[r,s,t]
     - transport = sum tc_s d_a / 1000 ship[a,s,t]
-    - unmet_penalty = sum pen_s (unmet[r,s,t] + unmet_export[s,t])
+    - unmet_penalty = sum pen_s (unmet[r,s,t] + unmet_export[s,t]), pen_s from
+      :func:`unmet_penalty` (uniform within a sector)
     - stranded = w_idle sum capex_s crf(i_r, L_s) (cap[r,s,t] - prod[r,s,t] / u_s)
     - debt = w_debt sum ds[r,s] cap[r,s,t]
     (all CNY bn/yr)."""
@@ -511,7 +734,12 @@ def define_objective(
     )
     for var in ("unmet", "unmet_export"):
         block = lp.variables[var]
-        pen = data.penalty.reindex(block.index.get_level_values("sector")).to_numpy()
+        keys = block.index
+        if var == "unmet_export":
+            keys = pd.MultiIndex.from_arrays(
+                [np.full(block.size, EXPORT), *(keys.get_level_values(k) for k in (0, 1))]
+            )
+        pen = data.penalty.reindex(keys).to_numpy()
         lp.add_objective("unmet_penalty", var, np.arange(block.size), pen)
     if stranded_weight > 0:
         lp.add_objective("stranded", "capacity", pos, stranded_weight * ann)

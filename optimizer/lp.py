@@ -139,7 +139,8 @@ class LinearProgram:
 
         Each term is ``(variable block, row positions, variable positions, coefficients)``:
         coefficient k multiplies variable ``positions[k]`` of the block in row
-        ``row positions[k]`` of this constraint block.
+        ``row positions[k]`` of this constraint block. Variable positions < 0 and zero
+        coefficients are skipped; a row position outside the block raises ``ValueError``.
         """
         if sense not in SENSES:
             raise ValueError(f"sense must be one of {SENSES}, got {sense!r}")
@@ -161,6 +162,13 @@ class LinearProgram:
             row_pos, var_pos = np.asarray(row_pos), np.asarray(var_pos)
             coef = np.broadcast_to(np.asarray(coef, dtype=float), row_pos.shape)
             keep = (var_pos >= 0) & (coef != 0)
+            stray = keep & ((row_pos < 0) | (row_pos >= n))
+            if stray.any():
+                # A row position of -1 would land in the previous block's last row.
+                raise ValueError(
+                    f"constraint block {name!r}: {int(stray.sum())} coefficients of {var!r} "
+                    "have no row in the block"
+                )
             self._rows.append(row_pos[keep] + block.start)
             self._cols.append(var_pos[keep] + vblock.start)
             self._vals.append(coef[keep])

@@ -73,8 +73,10 @@ def evaluate_observed(
     """Run the same model with capacity fixed to the observed buildout.
 
     The LP finds the best use of the capacity that exists, so stranded capacity, debt
-    and cost are measured on the same terms as the coordinated plan. The fiscal limit is
-    not imposed (observed debt may exceed it; the ``debt`` table shows the headroom).
+    and cost are measured on the same terms as the coordinated plan. Fixed capacity cannot
+    be held to the fiscal limit: observed debt service may exceed it (the
+    ``fiscal_limits_exceeded`` table says where and by how much), and the plan may then
+    borrow as much as the observed buildout in that region, so both obey the same rules.
     """
     return _run(scenario, "observed", backend, arcs, time_limit, presolve, threads)
 

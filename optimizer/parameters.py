@@ -27,13 +27,16 @@ class ModelParameters:
         Extra cost per CNY of annual debt service on newly financed local debt
         (dimensionless, >= 0).
     unmet_penalty_factor
-        Penalty per unit of unmet demand, as a multiple of the sector's most expensive
-        unit supply cost (dimensionless, >= 1), so that serving demand always pays.
+        Penalty per unit of unmet demand, as a multiple of the dearest way any producer
+        can serve one unit of the sector's demand, counting every term the objective
+        charges (dimensionless, >= 1): serving pays wherever a producer that can reach
+        the demand has room. A model device, not a cost (``docs/model.md``).
     reserve_margin
         Capacity kept above production, as a share of production (fraction, >= 0).
     fiscal_limit
-        Whether annual debt service of new debt must stay within each region's fiscal
-        capacity.
+        Whether annual debt service must stay within each region's fiscal capacity (or
+        within the observed buildout's, where that is larger: the plan obeys the same
+        rules as the observed buildout).
     min_plant_scale
         Whether to enforce minimum efficient plant scale (turns the LP into a MILP).
 

@@ -33,17 +33,18 @@ import pandas as pd
 from optimizer.backends import highs
 from optimizer.errors import DupoptError
 from optimizer.formulation import (
-    _diameter_km,
+    EXPORT,
     build,
     capital_recovery_factor,
-    unit_supply_cost,
+    fiscal_limit,
+    oversize,
+    supply_costs,
+    unmet_penalty,
 )
+from optimizer.results import NON_RESOURCE_TERMS
 from optimizer.scenario import Scenario
 from optimizer.status import Status
 from optimizer.variants import Overrides
-
-#: Objective terms that are not resource costs (weights on stranded capacity and debt).
-WEIGHT_TERMS = ("stranded", "debt")
 
 
 class StructureMismatch(DupoptError):
@@ -77,11 +78,12 @@ class VariantResult:
 
     @property
     def total_cost(self) -> float:
-        """Resource cost (CNY bn/yr): every objective term but the stranded and debt
-        weights (as :attr:`optimizer.Result.total_cost`); NaN unless optimal."""
+        """Resource cost (CNY bn/yr): every objective term but the unmet-demand penalty and
+        the stranded and debt weights (as :attr:`optimizer.Result.total_cost`); NaN unless
+        optimal."""
         if not self.status.ok:
             return float("nan")
-        return float(sum(v for t, v in self.terms.items() if t not in WEIGHT_TERMS))
+        return float(sum(v for t, v in self.terms.items() if t not in NON_RESOURCE_TERMS))
 
 
 class ParametricModel:
@@ -155,6 +157,15 @@ class ParametricModel:
             name: self._where(lp.variables[name].index, lp.variables[name].columns)
             for name in ("unmet", "unmet_export")
         }
+        # Where each unmet column's demand arises (its column of ``reach_km``).
+        reach = d.reach_km.columns
+        self._unmet["unmet"]["node"] = reach.get_indexer(
+            lp.variables["unmet"].index.get_level_values("region")
+        )
+        self._unmet["unmet_export"]["node"] = np.full(
+            lp.variables["unmet_export"].size, reach.get_loc(EXPORT)
+        )
+        self._observed = d.observed.reindex(cap.index).fillna(0.0).to_numpy(float)
         self._balance = self._rows("demand_balance")
         self._absorption = self._rows("export_absorption")
         self._fiscal = self._rows("fiscal_limit")
@@ -164,6 +175,7 @@ class ParametricModel:
             )
             pos = lp.constraints["fiscal_limit"].index.get_indexer(ry)
             keep = pos >= 0
+            self._fiscal["cell_row"] = pos
             self._fiscal_entries = (
                 lp.constraints["fiscal_limit"].start + pos[keep],
                 cap.columns[keep],
@@ -187,14 +199,18 @@ class ParametricModel:
             where = self._where(block.index, block.columns)
             where["rows"] = lp.constraints["build_link"].rows
             where["scale"] = sec["min_scale"].to_numpy(float)[where["s"]]
+            where["held"] = d.observed.reindex(block.index).fillna(0.0).to_numpy(float)
             self._build = where
-        # Penalty: the dearest unit over producers x sectors; transport is not varied.
-        grid = pd.MultiIndex.from_product([d.producers, self.sectors])
+        # Penalty: producers x sectors supply costs; distances and tranches are not varied.
+        grid = d.grid()
         self._grid = {
             "r": self.regions.get_indexer(grid.get_level_values(0)),
             "s": self.sectors.get_indexer(grid.get_level_values(1)),
+            "shape": (len(d.producers), len(self.sectors)),
+            "premium": d.premium().ravel(),
+            "reach_km": d.reach_km.to_numpy(float),
+            "min_scale": d.min_scale(),
         }
-        self._diameter = _diameter_km(d.nodes, d.arcs)
         self._transport = lp.objective_terms["transport"]
         self._demand0 = self._total(d.demand)
         self._exports0 = self._total(d.exports)
@@ -267,24 +283,41 @@ class ParametricModel:
         add("fixed_om", c["cols"], S["fixed_om"][c["s"]] * cf[c["r"]])
         add("variable", self._prod_cols, S["variable_cost"][c["s"]] * cf[c["r"]])
         add("transport", *self._transport)
+        upper = self._upper.copy()
+        for name, scale in (("unmet", dm), ("unmet_export", em)):
+            u = self._unmet[name]
+            upper[u["cols"]] = self.lp.variables[name].upper * scale[u["s"]]
         g = self._grid
-        unit = unit_supply_cost(
+        per_output, per_capacity = supply_costs(
             ann(g["r"], g["s"]),
             S["fixed_om"][g["s"]],
             cf[g["r"]],
             S["max_utilisation"][g["s"]],
             S["variable_cost"][g["s"]],
-            S["transport_cost"][g["s"]],
-            self._diameter,
+            S["debt_share"][g["s"]],
+            g["premium"],
+            reserve_margin=p["reserve_margin"],
+            stranded_weight=p["stranded_weight"],
+            debt_weight=p["debt_weight"],
         )
-        worst = np.full(len(self.sectors), -np.inf)
-        np.maximum.at(worst, g["s"], unit)
-        penalty = p["unmet_penalty_factor"] * worst
-        upper = self._upper.copy()
-        for name, scale in (("unmet", dm), ("unmet_export", em)):
-            u = self._unmet[name]
-            add("unmet_penalty", u["cols"], penalty[u["s"]])
-            upper[u["cols"]] = self.lp.variables[name].upper * scale[u["s"]]
+        u, x = self._unmet["unmet"], self._unmet["unmet_export"]
+        cols = np.concatenate([u["cols"], x["cols"]])
+        s_pos = np.concatenate([u["s"], x["s"]])
+        extra = oversize(
+            g["min_scale"][s_pos], upper[cols], S["max_utilisation"][s_pos], p["reserve_margin"]
+        )
+        penalty = unmet_penalty(
+            per_output.reshape(g["shape"]),
+            per_capacity.reshape(g["shape"]),
+            S["transport_cost"],
+            g["reach_km"],
+            np.concatenate([u["node"], x["node"]]),
+            s_pos,
+            extra,
+            p["unmet_penalty_factor"],
+        )
+        add("unmet_penalty", u["cols"], penalty[: u["cols"].size])
+        add("unmet_penalty", x["cols"], penalty[u["cols"].size :])
         w, wd = p["stranded_weight"], p["debt_weight"]
         if w > 0:
             add("stranded", c["cols"], w * a_cap)
@@ -310,14 +343,17 @@ class ParametricModel:
         }
         if self._fiscal is not None:
             f = self._fiscal
-            row_upper[f["rows"]] = fiscal[f["r"]]
+            service = S["debt_share"][c["s"]] * a_cap
+            row_upper[f["rows"]] = fiscal_limit(
+                fiscal[f["r"]], service, self._observed, f["cell_row"], f["rows"].size
+            )
             _, _, k = self._fiscal_entries
-            coeffs["fiscal_limit"] = (S["debt_share"][c["s"]] * a_cap)[k]
+            coeffs["fiscal_limit"] = service[k]
         if self._build is not None:
             b = self._build
             need = dm * self._demand0 + em * self._exports0
             big = (1.0 + p["reserve_margin"]) * need[b["s"]] / S["max_utilisation"][b["s"]]
-            coeffs["build_link"] = -np.maximum(big, b["scale"])
+            coeffs["build_link"] = -np.maximum(np.maximum(big, b["scale"]), b["held"])
         return {
             "cost": cost,
             "terms": merged,

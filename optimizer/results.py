@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.backends import Solution
-from optimizer.formulation import ModelData
+from optimizer.formulation import EXPORT, ModelData
 from optimizer.lp import LinearProgram
 from optimizer.solver_log import tail
 from optimizer.status import SolveError, Status
@@ -25,11 +25,19 @@ TABLES = (
     "exports",
     "unmet",
     "debt",
+    "fiscal_limits_exceeded",
     "costs",
     "marginal_costs",
     "capacity_values",
     "fiscal_values",
 )
+#: Objective terms that are not resource costs: the unmet-demand penalty (a device that
+#: makes serving demand pay; unmet demand is reported as quantities) and the weights on
+#: stranded capacity and debt (they steer the plan).
+NON_RESOURCE_TERMS = ("unmet_penalty", "stranded", "debt")
+#: Relative tolerance for "at its limit" when explaining unmet demand.
+_AT_LIMIT = 1e-6
+RST = ["region", "sector", "year"]
 
 
 def named(frame: pd.DataFrame, name: str, unit: str) -> pd.DataFrame:
@@ -57,9 +65,12 @@ class Result:
         ``allocation`` (region x sector: capacity, production, utilisation, idle capacity
         ``cap - prod``, stranded capacity ``cap - prod / max_utilisation`` (not needed even
         at full usable output), their capital value and the debt tied to them),
-        ``shipments``, ``exports``, ``unmet``, ``debt`` (by region), ``costs`` (one row
-        per objective term), ``marginal_costs`` (duals of the demand balance),
-        ``capacity_values`` and ``fiscal_values`` (duals of the limits).
+        ``shipments``, ``exports``, ``unmet`` (quantities by region and sector, with the
+        ``cause`` and a ``reason`` in words), ``debt`` (by region),
+        ``fiscal_limits_exceeded`` (regions whose debt service exceeds their fiscal
+        capacity, and by how much), ``costs`` (one row per objective term),
+        ``marginal_costs`` (duals of the demand balance), ``capacity_values`` and
+        ``fiscal_values`` (duals of the limits).
     """
 
     mode: str
@@ -90,12 +101,15 @@ class Result:
 
     @property
     def total_cost(self) -> float:
-        """Resource cost (CNY bn/yr): capital, O&M, transport and unmet-demand penalty,
-        without the stranded and debt weights; NaN unless the solve was optimal."""
+        """Resource cost (CNY bn/yr): capital, fixed O&M, variable cost and transport.
+
+        Without the unmet-demand penalty (unmet demand is reported as quantities, in the
+        ``unmet`` table) and without the stranded and debt weights; NaN unless the solve
+        was optimal."""
         if not self.status.ok:
             return float("nan")
         c = self.tables["costs"].set_index("term")["value"]
-        return float(c.drop(["stranded", "debt"], errors="ignore").sum())
+        return float(c.drop(list(NON_RESOURCE_TERMS), errors="ignore").sum())
 
 
 def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
@@ -152,7 +166,7 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
         "allocation": named(alloc, "allocation by region and sector", "sector units; CNY bn"),
         "shipments": _quantities(v["shipment"], data, "shipments along network arcs"),
         "exports": _quantities(v["export"], data, "exports through coastal regions"),
-        "unmet": _unmet(v, data, alloc),
+        "unmet": _unmet(lp, data, sol),
         "debt": _debt(alloc, cap, data),
         "costs": named(
             pd.DataFrame(
@@ -163,6 +177,7 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
             TERM_UNITS,
         ),
     }
+    tables["fiscal_limits_exceeded"] = fiscal_excess(tables["debt"])
     if sol.row_duals is not None:
         duals = lp.split_rows(sol.row_duals)
         tables["marginal_costs"] = _dual_table(
@@ -179,6 +194,9 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
         )
         if "fiscal_limit" in duals:
             f = (-duals["fiscal_limit"]).rename("value").reset_index()
+            # The limit the row enforces: fiscal capacity, or the observed buildout's debt
+            # service where that is larger (docs/model.md).
+            f["limit_cny_bn_per_yr"] = lp.constraints["fiscal_limit"].rhs
             tables["fiscal_values"] = named(
                 f.assign(unit="CNY bn/yr per CNY bn/yr"),
                 "value of one more unit of fiscal capacity",
@@ -195,35 +213,155 @@ def _quantities(series: pd.Series, data: ModelData, name: str) -> pd.DataFrame:
     return named(frame, name, "output units")
 
 
-def _unmet(v: dict[str, pd.Series], data: ModelData, alloc: pd.DataFrame) -> pd.DataFrame:
-    """Unserved demand by region (``export`` for export absorption), with the reason."""
+def _unmet(lp: LinearProgram, data: ModelData, sol: Solution) -> pd.DataFrame:
+    """Unserved demand by region (``export`` for export absorption), in output units, with
+    why it is unserved: ``cause`` (a code, see :func:`_why_unmet`) and ``reason`` (words)."""
+    v = lp.split(sol.x)
     dom = v["unmet"].rename("quantity").reset_index()
-    exp = v["unmet_export"].rename("quantity").reset_index().assign(region="export")
+    exp = v["unmet_export"].rename("quantity").reset_index().assign(region=EXPORT)
     frame = pd.concat([dom, exp[dom.columns]], ignore_index=True)
     frame = frame.loc[frame["quantity"] > 1e-9].reset_index(drop=True)
     frame["unit"] = data.sectors["output_unit"].reindex(frame["sector"]).to_numpy()
-    frame["reason"] = [_why_unmet(s, data, alloc) for s in frame["sector"]]
+    causes = _why_unmet(frame, lp, data, sol)
+    frame["cause"], frame["reason"] = causes["cause"], causes["reason"]
     return named(frame, "unmet demand", "output units")
 
 
-def _why_unmet(sector: str, data: ModelData, alloc: pd.DataFrame) -> str:
-    a = alloc.loc[alloc["sector"] == sector]
-    usable = float((a["capacity"] * data.sectors.loc[sector, "max_utilisation"]).sum())
-    need = (
-        float(data.demand.xs(sector, level="sector").sum())
-        if sector in set(data.demand.index.get_level_values("sector"))
-        else 0.0
-    )
-    need += float(data.exports.get((sector, data.years[0]), 0.0))
-    if data.mode == "observed":
-        return (
-            f"observed capacity can supply at most {usable:,.4g} of the {need:,.4g} "
-            "demanded (domestic plus export); the rest cannot be served"
+#: Causes of unmet demand (``unmet.cause``; several are joined with "+").
+UNMET_CAUSES = {
+    "no_producer_reachable": "no producing region can reach it over the transport network",
+    "capacity_exhausted": "fixed capacity fully used (max_utilisation x capacity / "
+    "(1 + reserve_margin))",
+    "fiscal_limit": "fiscal limit binding",
+    "capacity_limit": "regional capacity limit reached",
+    "min_plant_scale": "no plant built (a new one must reach the minimum plant scale)",
+    "penalty_below_cost": "room to supply more, but serving costs more than the penalty",
+}
+
+
+def _producer_state(lp: LinearProgram, data: ModelData, sol: Solution) -> pd.DataFrame:
+    """Per capacity cell (producer, sector, year): can it supply one more unit, and if
+    not, which limit stops it (boolean columns named after :data:`UNMET_CAUSES`;
+    ``absent`` where the region's capacity of the sector is fixed at zero)."""
+    x = sol.x
+    cap = lp.variables["capacity"]
+    k = x[cap.columns]
+    prod = x[lp.variables["production"].columns]
+    u = data.sectoral("max_utilisation", cap.index)
+    usable = u * k / (1.0 + data.parameters.reserve_margin)
+    tol = _AT_LIMIT * np.maximum(1.0, np.abs(usable))
+    spare = usable - prod > tol
+    fixed = cap.lower == cap.upper
+    state = pd.DataFrame(index=cap.index)
+    # Fixed at zero: the region does not produce the sector (it cannot supply it at all).
+    state["absent"] = fixed & (cap.upper <= 0)
+    state["capacity_exhausted"] = fixed & ~spare
+    fiscal = np.zeros(cap.size, bool)
+    block = lp.constraints.get("fiscal_limit")
+    if block is not None:
+        rows = block.index.get_indexer(
+            pd.MultiIndex.from_arrays(
+                [cap.index.get_level_values("region"), cap.index.get_level_values("year")]
+            )
         )
-    return (
-        f"capacity that can be financed within the regions' fiscal limits supplies "
-        f"{usable:,.4g} of the {need:,.4g} demanded; the fiscal limits bind (see the "
-        "debt table), so the rest is unserved"
+        activity = lp.matrix("csr")[block.rows] @ x
+        binding = activity >= block.rhs - _AT_LIMIT * np.maximum(1.0, np.abs(block.rhs))
+        if sol.row_duals is not None:
+            binding |= np.abs(np.asarray(sol.row_duals)[block.rows]) > 1e-9
+        fiscal = (rows >= 0) & binding[np.maximum(rows, 0)] & (data.debt_service(cap.index) > 0)
+    state["fiscal_limit"] = ~fixed & fiscal
+    limit = np.full(cap.size, np.inf)
+    if "tranche" in lp.variables:
+        tr = lp.variables["tranche"]
+        rst = pd.MultiIndex.from_arrays([tr.index.get_level_values(n) for n in RST])
+        total = pd.Series(tr.upper).groupby(cap.index.get_indexer(rst)).sum()
+        limit[total.index.to_numpy()] = total.to_numpy()
+    finite = np.isfinite(limit)
+    room = np.where(finite, limit, 0.0)
+    at_limit = finite & (k >= room - _AT_LIMIT * np.maximum(1.0, room))
+    state["capacity_limit"] = ~fixed & at_limit
+    no_plant = np.zeros(cap.size, bool)
+    if "build" in lp.variables:
+        b = lp.variables["build"]
+        pos = cap.index.get_indexer(b.index)
+        no_plant[pos] = x[b.columns] < 0.5
+    state["min_plant_scale"] = ~fixed & no_plant
+    blocked = state[["fiscal_limit", "capacity_limit", "min_plant_scale"]].any(axis=1)
+    state["penalty_below_cost"] = spare | (~fixed & ~blocked.to_numpy())
+    return state
+
+
+def _why_unmet(
+    frame: pd.DataFrame, lp: LinearProgram, data: ModelData, sol: Solution
+) -> pd.DataFrame:
+    """Why each unmet row is unmet, computed from the solution.
+
+    For the producers of the sector (regions whose capacity is not fixed at zero) that
+    can reach the row's region over the network (for exports: a coastal region), the
+    limits that stop each one from supplying more: ``cause`` is
+    ``no_producer_reachable`` if there is none, otherwise the limits found among them
+    (``capacity_exhausted`` for fixed capacity at maximum utilisation, ``fiscal_limit``
+    for a binding fiscal-limit row, ``capacity_limit`` for a region at its capacity
+    limit, ``min_plant_scale`` for a region without a plant in the MILP), joined with
+    "+"; ``penalty_below_cost`` if some producer could still supply more (only where a
+    minimum plant scale or a reshuffle makes serving dearer than the penalty).
+    """
+    if frame.empty:
+        return pd.DataFrame({"cause": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
+    state = _producer_state(lp, data, sol)
+    region = state.index.get_level_values("region")
+    sector = state.index.get_level_values("sector").to_numpy()
+    year = state.index.get_level_values("year").to_numpy()
+    reach = data.reach_km.reindex(region)
+    present = ~state["absent"].to_numpy()
+    causes, reasons = [], []
+    for r, s, t in frame[["region", "sector", "year"]].itertuples(index=False):
+        where = "a coastal region (exports)" if r == EXPORT else r
+        cells = (sector == s) & (year == t)
+        near = cells & present & np.isfinite(reach[r].to_numpy(float))
+        if not near.any():
+            causes.append("no_producer_reachable")
+            reasons.append(f"no producing region can reach {where} over the transport network")
+            continue
+        sub = state.loc[near]
+        if sub["penalty_below_cost"].any():
+            found = ["penalty_below_cost"]
+        else:
+            found = [c for c in UNMET_CAUSES if c in sub and sub[c].any()]
+        parts = []
+        for c in found:
+            names = sub.index[sub[c].to_numpy()].get_level_values("region")
+            listed = ", ".join(names[:5]) + (f" (+{len(names) - 5} more)" if len(names) > 5 else "")
+            parts.append(f"{UNMET_CAUSES[c]} in {listed}")
+        n = int(near.sum())
+        causes.append("+".join(found))
+        reasons.append(
+            f"the {n} producing region{'s' if n > 1 else ''} that can reach {where} cannot "
+            f"supply more: {'; '.join(parts)}"
+        )
+    return pd.DataFrame({"cause": causes, "reason": reasons})
+
+
+def fiscal_excess(debt: pd.DataFrame) -> pd.DataFrame:
+    """Regions whose annual debt service exceeds their fiscal capacity, from a ``debt``
+    table: the excess (CNY bn/yr) and the debt beyond what the fiscal capacity can
+    service, ``debt x excess / debt service`` (CNY bn; the share of the region's debt
+    whose service does not fit). Measured whether or not the fiscal limit is imposed."""
+    service = debt["debt_service_cny_bn_per_yr"]
+    fiscal = debt.get("fiscal_capacity_cny_bn_per_yr", pd.Series(np.nan, index=debt.index))
+    excess = service - fiscal.astype(float)
+    over = excess > _AT_LIMIT * np.maximum(1.0, service.abs())
+    frame = debt.loc[over, ["region", "year", "debt_cny_bn", "debt_service_cny_bn_per_yr"]].copy()
+    frame["fiscal_capacity_cny_bn_per_yr"] = fiscal[over].to_numpy(float)
+    frame["excess_debt_service_cny_bn_per_yr"] = excess[over].to_numpy(float)
+    frame["debt_beyond_fiscal_capacity_cny_bn"] = (
+        frame["debt_cny_bn"] * frame["excess_debt_service_cny_bn_per_yr"]
+        / frame["debt_service_cny_bn_per_yr"]
+    )  # fmt: skip
+    return named(
+        frame.reset_index(drop=True),
+        "fiscal limits exceeded: debt service beyond fiscal capacity, by region",
+        "CNY bn/yr; CNY bn",
     )
 
 

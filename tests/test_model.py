@@ -173,17 +173,21 @@ def test_scaling_costs_keeps_the_allocation(k):
 
 
 def test_impossible_demand_is_reported_where_it_falls():
-    """With no fiscal room, nothing can be built: all demand is reported unmet, by region."""
+    """With no fiscal room and nothing built (the plan may borrow what the observed
+    buildout borrows, so that is zero too), nothing can be built: all demand is reported
+    unmet, by region, because the fiscal limit binds."""
     scenario, arcs = synthetic_scenario(2, 2, sectors=2, seed=3)
     tables = scenario.tables()
     a = tables["region_attributes"]
     tables["region_attributes"] = a.assign(
         value=np.where(a["attribute"] == "fiscal_capacity", 0.0, a["value"])
     )
+    tables["buildout"] = tables["buildout"].assign(value=0.0)
     broke = optimizer.scenario_from_frames(base_year=scenario.base_year, **tables)
     plan = _run(broke, "coordinated", arcs=arcs)
     assert plan.allocation["capacity"].max() == pytest.approx(0.0, abs=1e-9)
-    assert plan.unmet["reason"].str.contains("fiscal limits bind").all()
+    assert (plan.unmet["cause"] == "fiscal_limit").all()
+    assert plan.unmet["reason"].str.contains("fiscal limit binding").all()
     unmet = plan.unmet.set_index(["region", "sector"])["quantity"]
     demand = broke.domestic_demand()
     demand = demand[demand > 0]
@@ -209,7 +213,8 @@ def test_observed_shortfall_is_unmet_not_a_failure():
         observed.allocation["capacity"] * more.sector_table()["max_utilisation"].iloc[0]
     ).sum()
     assert observed.unmet["quantity"].sum() == pytest.approx(total - usable, rel=1e-6)
-    assert observed.unmet["reason"].str.startswith("observed capacity can supply at most").all()
+    assert (observed.unmet["cause"] == "capacity_exhausted").all()
+    assert observed.unmet["reason"].str.contains("fixed capacity fully used").all()
 
 
 @pytest.mark.parametrize(
@@ -241,8 +246,10 @@ def test_bad_parameters_are_rejected(default_scenario, call, fragment):
 
 
 def test_min_plant_scale_milp(default_scenario, default_runs):
-    """With minimum plant scale, every built capacity is 0 or at least the sector's minimum,
-    the MILP costs at least the LP, and no more regions build than in the LP."""
+    """With minimum plant scale, every built capacity is 0 or at least the sector's minimum
+    (or, where the region holds a smaller observed plant, at least that: the plan obeys
+    the rules the observed buildout obeys), the MILP costs at least the LP, and no more
+    regions build than in the LP."""
     milp = solve(default_scenario.with_parameters(min_plant_scale=True))
     assert milp.status.ok, milp.message
     lp = default_runs[("coordinated", "highs")]
@@ -250,7 +257,13 @@ def test_min_plant_scale_milp(default_scenario, default_runs):
     scale = default_scenario.sector_table()["min_scale"]
     a = milp.allocation
     built = a.loc[a["capacity"] > 1e-6]
-    assert (built["capacity"] >= scale.reindex(built["sector"]).to_numpy() * (1 - 1e-6)).all()
+    held = default_scenario.observed("capacity").reindex(
+        pd.MultiIndex.from_frame(built[["region", "sector"]])
+    )
+    g = scale.reindex(built["sector"]).to_numpy()
+    least = np.where(held.fillna(0.0) > 0, np.minimum(g, held), g)
+    assert (built["capacity"] >= least * (1 - 1e-6)).all()
+    assert (built["capacity"] < g * (1 - 1e-6)).any()  # the observed small plants kept
     lp_regions = lp.allocation.loc[lp.allocation["capacity"] > 1e-6].groupby("sector").size()
     assert (built.groupby("sector").size() <= lp_regions).all()
 

@@ -23,6 +23,9 @@ VARIANTS = {
     "money": {"financing_rate": 1.4, "capex.sector_0": 0.8, "cost_factor": 1.2},
     "regional": {"financing_rate.100100": 0.5, "cost_factor.100200": 1.3},
     "fiscal": {"fiscal_capacity": 0.3},
+    # Below the observed buildout's debt service in most regions: the plan's limit is then
+    # the observed debt service, which moves with capex and the financing rate.
+    "fiscal_below_observed": {"fiscal_capacity": 0.01, "capex": 1.5, "financing_rate": 1.2},
     "weights": {
         "parameters.stranded_weight": 0.4,
         "parameters.debt_weight": 0.7,
@@ -93,7 +96,7 @@ def test_hot_solves_reach_the_cold_optimum(plain, mode):
     scenario, arcs = plain
     model = ParametricModel(scenario, mode, arcs)
     cold_solve = optimizer.solve if mode == "coordinated" else optimizer.evaluate_observed
-    for name in ("demand", "money", "none", "weights", "export"):
+    for name in ("demand", "money", "none", "weights", "fiscal_below_observed", "export"):
         ov = Overrides.from_mapping(VARIANTS[name])
         hot = model.solve(ov)
         cold = cold_solve(ov.apply(scenario), arcs=arcs)

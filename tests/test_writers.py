@@ -31,6 +31,8 @@ def test_run_writes_every_table_and_a_manifest(run_dir, default_scenario):
         "sector_summary",
         "region_summary",
         "headline",
+        "unmet",
+        "fiscal_limits_exceeded",
     }
     info = json.loads((run_dir / "manifest.json").read_text())
     assert info["scenario"]["dataset_sha256"] == default_scenario.fingerprint()
