@@ -1321,7 +1321,8 @@ def stranded_chart(sector_summary: pd.DataFrame) -> Figure:
     with mpl.rc_context(STYLE):
         fig = new_figure(
             (10, 0.42 * len(labels) + 1.6),
-            "Capital stranded in idle capacity, and local-government debt tied to it",
+            "Stranded capital (capacity not needed even at maximum utilisation) "
+            "and the debt tied to it",
         )
         axes = fig.subplots(1, 2, sharey=True)
         for i, (ax, stem, heading) in enumerate(
