@@ -107,6 +107,13 @@ def _as_text(value: object) -> object:
     return text if text else np.nan
 
 
+def _overflows(text: object) -> bool:
+    try:
+        return bool(np.isinf(float(str(text))))
+    except ValueError:
+        return False
+
+
 def _parse_numbers(
     column: pd.Series, integer: bool
 ) -> tuple[pd.Series, dict[object, tuple[object, str]]]:
@@ -119,7 +126,8 @@ def _parse_numbers(
     # model input may be infinite or an explicit NaN (an optional value is left empty).
     spelled_nan = text.astype(str).str.strip().str.lower().isin(_NAN_SPELLINGS)
     for idx in text.index[text.notna() & parsed.isna() & ~spelled_nan]:
-        bad[idx] = (text[idx], "not a number")
+        # pandas < 2.2 coerces a number beyond float range (1e400) to NaN, not inf.
+        bad[idx] = (text[idx], "not a finite number" if _overflows(text[idx]) else "not a number")
     for idx in text.index[(text.notna() & spelled_nan) | np.isinf(parsed)]:
         bad[idx] = (text[idx], "not a finite number")
     if integer:

@@ -55,7 +55,7 @@ def test_the_manifest_records_every_solver_library_and_the_log_is_kept(run_dir):
     }
     log = (run_dir / "solver.log").read_text()
     assert "=== coordinated (HiGHS" in log and "=== observed (HiGHS" in log
-    assert "Model status" in log
+    assert "Objective value" in log
 
 
 def test_same_input_same_output(run_dir, tmp_path):

@@ -80,7 +80,9 @@ def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) ->
     t0 = time.perf_counter()
     prob, columns = render(lp)
     render_s = time.perf_counter() - t0
-    solver = pulp.HiGHS(msg=True, timeLimit=time_limit)  # msg: into the captured log
+    # The log goes to descriptor 1, which captured() holds. Asked for as a HiGHS option:
+    # msg=True in PuLP up to 3.0 calls a log-callback API that highspy >= 1.8 lacks.
+    solver = pulp.HiGHS(msg=False, timeLimit=time_limit, output_flag=True)
     t1 = time.perf_counter()
     with captured() as log:
         prob.solve(solver)
