@@ -3,7 +3,7 @@
 All modes run the same Monte-Carlo sweep of the shipped scenario (independent regional
 cost factors, demand, export absorption and financing rate), solve every scenario in both
 modes (observed and coordinated) and commit the same rows to a DuckDB store through
-:func:`optimizer.runner.run_sweep`; they differ only in how the model is reused:
+:func:`optimizer.sweeps.driver.run_sweep`; they differ only in how the model is reused:
 
 - ``cold``: in this process, the model is built, rendered and solved from scratch for
   every scenario and mode (the worker's model cache is switched off);
@@ -51,9 +51,9 @@ financing_rate = {{ distribution = "triangular", low = 0.8, mode = 1.0, high = 1
 
 def run(mode: str, n: int, folder: Path, workers: int) -> dict:
     from optimizer import batch
-    from optimizer.runner import run_sweep
-    from optimizer.store import query
-    from optimizer.sweep import load_sweep
+    from optimizer.sweeps.driver import run_sweep
+    from optimizer.sweeps.store import query
+    from optimizer.sweeps.sweep_file import load_sweep
 
     path = folder / f"{mode}.toml"
     path.write_text(SWEEP.format(n=n))

@@ -3,7 +3,7 @@
 Each (instance, backend) runs in its own subprocess, one after the other in this run, so
 peak memory (``ru_maxrss``) is the backend's own and all are measured under the same load.
 
-- ``build_s``: formulation (`optimizer.formulation.build`) + rendering into the backend's
+- ``build_s``: formulation (`optimizer.model.formulation.build`) + rendering into the backend's
   model; ``render_s`` the rendering alone.
 - ``solve_s``: the solver call (all three solve with HiGHS).
 - ``peak_rss_mb``: peak resident memory of the subprocess; ``base_rss_mb`` the same
@@ -38,7 +38,7 @@ INSTANCES = {
 
 def _load(instance: str):
     import optimizer
-    from optimizer.synthetic import synthetic_scenario
+    from optimizer.scenario.synthetic import synthetic_scenario
 
     if INSTANCES[instance] is None:
         return optimizer.load_scenario(), None
@@ -48,8 +48,8 @@ def _load(instance: str):
 
 def child(instance: str, backend: str, presolve: bool) -> dict:
     """Measure one backend on one instance (runs inside the subprocess)."""
-    from optimizer.backends import get_backend
-    from optimizer.formulation import build
+    from optimizer.model.backends import get_backend
+    from optimizer.model.formulation import build
 
     scenario, arcs = _load(instance)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

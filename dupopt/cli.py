@@ -56,7 +56,7 @@ def data_check(scenario: Path | None) -> None:
     there is any. Otherwise prints regions, sectors, rows per table, the share of
     reported / estimated / assumed values, priority designations and the national balance.
     """
-    from optimizer import summary
+    from optimizer.scenario import summary
 
     s = _load(scenario)
     echo = click.echo
@@ -136,11 +136,11 @@ def run(
     <OUTPUT>/figures (PNG and SVG) and the tables it shows in <OUTPUT>/tables (CSV).
     Prints the headline.
     """
-    from optimizer.compare import compare, headline_notes
+    from optimizer.analysis.comparison import compare, headline_notes
     from optimizer.model import evaluate_observed, solve
-    from optimizer.outputs import check_target
-    from optimizer.solver_log import tail
-    from optimizer.writers import write_results
+    from optimizer.model.solver_log import tail
+    from optimizer.output.folders import check_target
+    from optimizer.output.results_folder import write_results
 
     s = _load(scenario)
     folder = output or Path("reports") / s.name
@@ -279,8 +279,8 @@ def batch(
     listens on 127.0.0.1 only. See docs/batch.md for the sweep file format, the store's
     tables and how to use a remote scheduler securely.
     """
-    from optimizer.runner import Interrupted, run_sweep
-    from optimizer.sweep import load_sweep
+    from optimizer.sweeps.driver import Interrupted, run_sweep
+    from optimizer.sweeps.sweep_file import load_sweep
 
     if dashboard and (scheduler is not None or workers == 0):
         raise click.UsageError(
@@ -339,7 +339,7 @@ def query_cmd(store: Path, sql: str, fmt: str) -> None:
     Example: dupopt query reports/sensitivity.duckdb "SELECT scenario,
     cost_of_non_coordination FROM scenarios ORDER BY 2 DESC LIMIT 5"
     """
-    from optimizer.store import query
+    from optimizer.sweeps.store import query
 
     frame = query(store, sql)
     if fmt == "csv":
@@ -362,7 +362,7 @@ def query_cmd(store: Path, sql: str, fmt: str) -> None:
 )
 def export(store: Path, output: Path | None) -> None:
     """Export every table of a batch store to Parquet (one file per table)."""
-    from optimizer.store import export_parquet
+    from optimizer.sweeps.store import export_parquet
 
     folder = output or store.with_name(f"{store.stem}-parquet")
     files = export_parquet(store, folder)

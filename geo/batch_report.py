@@ -1,15 +1,16 @@
 """The HTML report of a batch sweep store: distributions, robustness maps, failures.
 
 :func:`render_batch_report` reads a DuckDB store written by
-:func:`optimizer.runner.run_sweep` (only through :func:`optimizer.store.read_store`),
-computes the summary tables of :mod:`geo.batch_tables`, draws the figures with the map
-machinery of :mod:`geo.maps`, and writes ``report.html`` with ``figures/`` (PNG for every
-figure, SVG too for the charts; the maps' SVGs would be about 1 MB each) and ``tables/``
-(CSV) into one folder. As :mod:`geo.report`, the page opens offline (no
-external resources; the sorting script is inline) and every string from the store is
-escaped by Jinja2. The folder is built in a hidden staging folder next to it and swapped
-in as a whole (:func:`optimizer.outputs.staged_output`), so an interrupted render leaves
-the previous report (or none), never a half-written one; a folder that is not a dupopt
+:func:`optimizer.sweeps.driver.run_sweep` (only through
+:func:`optimizer.sweeps.store.read_store`), computes the summary tables of
+:mod:`optimizer.analysis.sweep_statistics`, draws the figures with the map machinery of
+:mod:`geo.maps`, and writes ``report.html`` with ``figures/`` (PNG for every figure, SVG
+too for the charts; the maps' SVGs would be about 1 MB each) and ``tables/`` (CSV) into
+one folder. As :mod:`geo.report`, the page opens offline (no external resources; the
+sorting script is inline) and every string from the store is escaped by Jinja2. The
+folder is built in a hidden staging folder next to it and swapped in as a whole
+(:func:`optimizer.output.folders.staged_output`), so an interrupted render leaves the
+previous report (or none), never a half-written one; a folder that is not a dupopt
 report is refused, never replaced.
 
 Examples
@@ -27,11 +28,11 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from geo import batch_tables as bt
-from optimizer.compare import CAPACITY_EPS
-from optimizer.io import display_path
-from optimizer.outputs import OutputError, staged_output
-from optimizer.store import read_store
+from optimizer.analysis import sweep_statistics as bt
+from optimizer.analysis.comparison import CAPACITY_EPS
+from optimizer.output.folders import OutputError, staged_output
+from optimizer.scenario.readers import display_path
+from optimizer.sweeps.store import read_store
 
 __all__ = [
     "REPORT_FILE",
@@ -67,12 +68,12 @@ def _money(value: float) -> str:
 
 
 def headline_sentences(tables: dict[str, pd.DataFrame]) -> list[str]:
-    """Headline sentences, every number taken from :func:`geo.batch_tables.metric_distribution`.
+    """Headline sentences, every number taken from :func:`optimizer.analysis.sweep_statistics.metric_distribution`.
 
     Parameters
     ----------
     tables
-        From :func:`optimizer.store.read_store`.
+        From :func:`optimizer.sweeps.store.read_store`.
 
     Returns
     -------
@@ -347,7 +348,7 @@ def regions_boxplot(regions: pd.DataFrame):
     Parameters
     ----------
     regions
-        :func:`geo.batch_tables.regions_by_scenario`.
+        :func:`optimizer.analysis.sweep_statistics.regions_by_scenario`.
 
     Returns
     -------
@@ -470,7 +471,7 @@ def robustness_maps(
     Parameters
     ----------
     robust
-        :func:`geo.batch_tables.robustness`.
+        :func:`optimizer.analysis.sweep_statistics.robustness`.
     regions
         Region table or ``None`` for the shipped one.
     provinces
@@ -562,7 +563,7 @@ def debt_maps(ranges: pd.DataFrame, regions: pd.DataFrame | None = None, *, prov
     Parameters
     ----------
     ranges
-        :func:`geo.batch_tables.regional_ranges`.
+        :func:`optimizer.analysis.sweep_statistics.regional_ranges`.
     regions
         Region table or ``None`` for the shipped one.
     provinces
@@ -845,7 +846,7 @@ def render_batch_report(store: Path, output: Path | None = None) -> Path:
     Parameters
     ----------
     store
-        A DuckDB store written by :func:`optimizer.runner.run_sweep` (``dupopt batch``).
+        A DuckDB store written by :func:`optimizer.sweeps.driver.run_sweep` (``dupopt batch``).
     output
         The report folder; default ``store.with_suffix('')``, a folder next to the store
         (``reports/sens.duckdb`` -> ``reports/sens/``). It receives ``report.html``,
@@ -861,7 +862,7 @@ def render_batch_report(store: Path, output: Path | None = None) -> Path:
 
     Raises
     ------
-    optimizer.store.StoreError
+    optimizer.sweeps.store.StoreError
         The store is missing, locked or not a dupopt store.
     BatchReportError
         The output folder holds other files, or the store itself.
@@ -869,8 +870,8 @@ def render_batch_report(store: Path, output: Path | None = None) -> Path:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from optimizer.runner import run_sweep
-    >>> from optimizer.sweep import load_sweep
+    >>> from optimizer.sweeps.driver import run_sweep
+    >>> from optimizer.sweeps.sweep_file import load_sweep
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "sweep.toml").write_text('name = "doc"\\n[grid]\\ndemand = [0.9]\\n')
     >>> _ = run_sweep(load_sweep(folder / "sweep.toml"), folder / "doc.duckdb",

@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from optimizer.compare import headline_notes
-from optimizer.io import display_path
-from optimizer.outputs import require_kind, staged_output, to_json
-from optimizer.results import NON_RESOURCE_TERMS
-from optimizer.writers import read_results
+from optimizer.analysis.comparison import headline_notes
+from optimizer.model.results import NON_RESOURCE_TERMS
+from optimizer.output.folders import require_kind, staged_output, to_json
+from optimizer.output.results_folder import read_results
+from optimizer.scenario.readers import display_path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_FILE = "report.html"
@@ -305,7 +305,7 @@ def render_report(results_dir: str | Path, out_dir: str | Path | None = None) ->
         Another folder becomes a report folder (``report.html``, ``figures/``,
         ``tables/`` and a ``manifest.json`` of kind ``"report"``); it may be missing,
         empty or an earlier report folder, anything else is refused
-        (:func:`optimizer.outputs.check_target`).
+        (:func:`optimizer.output.folders.check_target`).
 
     Returns
     -------
@@ -314,7 +314,7 @@ def render_report(results_dir: str | Path, out_dir: str | Path | None = None) ->
 
     Raises
     ------
-    optimizer.outputs.OutputError
+    optimizer.output.folders.OutputError
         ``results_dir`` is not a results folder, or ``out_dir`` may not be replaced.
     """
     results_dir = Path(results_dir)

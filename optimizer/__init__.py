@@ -13,15 +13,15 @@ Examples
 
 __version__ = "0.1.0"  # before the imports: submodules read it
 
-from optimizer.compare import Comparison, compare
+from optimizer.analysis.comparison import Comparison, compare
 from optimizer.errors import DupoptError, Issue, ScenarioError
-from optimizer.model import evaluate_observed, solve, to_highs, to_pulp, to_pyomo
-from optimizer.parameters import ModelParameters
+from optimizer.model.api import evaluate_observed, solve, to_highs, to_pulp, to_pyomo
+from optimizer.model.results import Result
+from optimizer.model.status import SolveError, Status
+from optimizer.output.results_folder import read_results, write_results
 from optimizer.paths import default_data_dir
-from optimizer.results import Result
-from optimizer.scenario import Scenario, load_scenario, scenario_from_frames
-from optimizer.status import SolveError, Status
-from optimizer.writers import read_results, write_results
+from optimizer.scenario.parameters import ModelParameters
+from optimizer.scenario.scenario import Scenario, load_scenario, scenario_from_frames
 
 __all__ = [
     "Comparison",

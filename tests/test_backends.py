@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.backends import get_backend
-from optimizer.lp import LinearProgram
-from optimizer.status import Status
+from optimizer.model.backends import get_backend
+from optimizer.model.lp import LinearProgram
+from optimizer.model.status import Status
 
 BACKENDS = ["highs", "pyomo", "pulp"]
 IDX = pd.MultiIndex.from_tuples([("a",)], names=["region"])
@@ -89,7 +89,7 @@ def test_optima_closer_than_the_solver_tolerance_count_as_ties(gap, tie):
     tolerance either vertex may come out of a solve, so the optimum is not unique."""
     import highspy
 
-    from optimizer.backends import highs
+    from optimizer.model.backends import highs
 
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = 2, 1

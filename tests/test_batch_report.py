@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import batch_report, batch_tables
+from geo import batch_report
 from geo.batch_report import BatchReportError, render_batch_report
-from optimizer.compare import CAPACITY_EPS
-from optimizer.runner import run_sweep
-from optimizer.store import read_store
-from optimizer.sweep import load_sweep
+from optimizer.analysis import sweep_statistics
+from optimizer.analysis.comparison import CAPACITY_EPS
+from optimizer.sweeps.driver import run_sweep
+from optimizer.sweeps.store import read_store
+from optimizer.sweeps.sweep_file import load_sweep
 
 SWEEP = """\
 name = "t"
@@ -93,7 +94,7 @@ def test_report_folder_and_files(store, report):
 
 def test_robustness_equals_sql(store, tables):
     """Shares per cell equal a direct SQL count over the done scenarios."""
-    robust = batch_tables.robustness(tables)
+    robust = sweep_statistics.robustness(tables)
     n_done = _sql(store, "SELECT count(*) FROM scenarios WHERE status = 'done'")[0][0]
     assert (robust["scenarios"] == n_done).all()
     assert len(robust) == len(tables["allocation"][["region", "sector"]].drop_duplicates())
@@ -116,7 +117,7 @@ def test_robustness_equals_sql(store, tables):
 
 def test_distribution_equals_numpy(tables):
     """Count, mean, extremes and percentiles of each money metric equal numpy's."""
-    dist = batch_tables.metric_distribution(tables).set_index("metric")
+    dist = sweep_statistics.metric_distribution(tables).set_index("metric")
     done = tables["scenarios"].loc[tables["scenarios"]["status"] == "done"]
     assert "cost_of_non_coordination" in dist.index
     assert "unmet_sectors_observed" not in dist.index  # a count, not money
@@ -148,13 +149,13 @@ def test_headline_numbers_equal_the_tables(store, report, tables):
     # The sweep file is shown, and the distribution table's CSV matches the function.
     assert 'cost_factor = { distribution = "uniform"' in text
     csv = pd.read_csv(report.parent / "tables" / "distribution.csv")
-    expected = batch_tables.metric_distribution(tables)
+    expected = sweep_statistics.metric_distribution(tables)
     np.testing.assert_allclose(csv["median"], expected["median"])
 
 
 def test_regional_ranges_equal_pandas(tables):
     """Per region min / median / max of the summed stranded debt across done scenarios."""
-    ranges = batch_tables.regional_ranges(tables).set_index("region")
+    ranges = sweep_statistics.regional_ranges(tables).set_index("region")
     alloc = tables["allocation"]
     per = (
         alloc.loc[alloc["mode"] == "observed"]
@@ -229,7 +230,7 @@ def test_store_with_one_done_scenario(tmp_path):
     """One scenario: shares are 0 or 1, the headline says 'the one done scenario'."""
     store = _run(tmp_path, 'name = "one"\n')
     tables = read_store(store)
-    robust = batch_tables.robustness(tables)
+    robust = sweep_statistics.robustness(tables)
     alloc = tables["allocation"]
     built = alloc.loc[alloc["mode"] == "coordinated"].set_index(["region", "sector"])["capacity"]
     got = robust.set_index(["region", "sector"])["share_coordinated"]

@@ -193,7 +193,7 @@ def test_console_script_exit_codes(dupopt_script, tmp_path, args, code, stream, 
 
 def test_run_that_does_not_reach_optimality_exits_4(tmp_path, capsys, monkeypatch):
     """A solve that stops early is reported with its status and exit code 4."""
-    from optimizer.backends import highs
+    from optimizer.model.backends import highs
 
     real = highs.render
 
@@ -278,10 +278,12 @@ def test_batch_dashboard_needs_the_local_cluster(tmp_path, capsys, other):
 
 
 def test_batch_dashboard_flag_reaches_the_runner(tmp_path, capsys, monkeypatch):
-    import optimizer.runner
+    import optimizer.sweeps.driver
 
     calls = []
-    monkeypatch.setattr(optimizer.runner, "run_sweep", lambda *a, **k: calls.append(k) or "summary")
+    monkeypatch.setattr(
+        optimizer.sweeps.driver, "run_sweep", lambda *a, **k: calls.append(k) or "summary"
+    )
     sweep = tmp_path / "sweep.toml"
     sweep.write_text(SMALL_SWEEP)
     assert main(["batch", str(sweep), "--dashboard"]) == 0
@@ -356,7 +358,7 @@ def test_a_sweep_prints_no_solver_output(tmp_path, workers):
     ids=["copy", "read-text", "two-statements"],
 )
 def test_query_refuses_what_is_not_one_read_only_statement(tmp_path, capsys, sql, fragment):
-    from optimizer.store import Store
+    from optimizer.sweeps.store import Store
 
     store, target = tmp_path / "s.duckdb", tmp_path / "written.csv"
     private = tmp_path / "private.txt"

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import optimizer
-from optimizer.backends import get_backend
-from optimizer.formulation import build
-from optimizer.results import NON_RESOURCE_TERMS
-from optimizer.synthetic import synthetic_scenario
-from optimizer.variants import Overrides
+from optimizer.model.backends import get_backend
+from optimizer.model.formulation import build
+from optimizer.model.results import NON_RESOURCE_TERMS
+from optimizer.scenario.synthetic import synthetic_scenario
+from optimizer.sweeps.overrides import Overrides
 
 FAR = "990000"  # a region code the synthetic grid never uses
 

@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import optimizer
-from optimizer.compare import compare
+from optimizer.analysis.comparison import compare
 from optimizer.errors import ScenarioError
-from optimizer.formulation import build, capital_recovery_factor
 from optimizer.model import evaluate_observed, solve
-from optimizer.synthetic import synthetic_scenario
+from optimizer.model.formulation import build, capital_recovery_factor
+from optimizer.scenario.synthetic import synthetic_scenario
 
 BACKENDS = ["highs", "pyomo", "pulp"]
 MODES = ["coordinated", "observed"]
@@ -307,7 +307,7 @@ def test_each_backends_default_allocation_is_optimal_for_the_one_model(
     """The default scenario has ties (uniform regional costs), so the backends may pick
     different optimal allocations; each one must be feasible for the same model and reach
     the same cost (an optimal allocation of that model)."""
-    from optimizer.backends import get_backend
+    from optimizer.model.backends import get_backend
 
     lp, _ = build(default_scenario, mode)
     ref = get_backend("highs").solve(lp)

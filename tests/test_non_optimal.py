@@ -14,16 +14,16 @@ import pytest
 
 import optimizer
 from dupopt.cli import main
-from optimizer.backends import highs
-from optimizer.backends import pulp as pulp_backend
-from optimizer.backends import pyomo as pyomo_backend
-from optimizer.batch import SCENARIO_METRICS, run_chunk
-from optimizer.parametric import ParametricModel
-from optimizer.status import SolveError, Status
-from optimizer.store import Store, read_store
-from optimizer.sweep import Job
-from optimizer.synthetic import synthetic_scenario
-from optimizer.variants import Overrides
+from optimizer.model.backends import highs
+from optimizer.model.backends import pulp as pulp_backend
+from optimizer.model.backends import pyomo as pyomo_backend
+from optimizer.model.status import SolveError, Status
+from optimizer.scenario.synthetic import synthetic_scenario
+from optimizer.sweeps.fast_model import ParametricModel
+from optimizer.sweeps.overrides import Overrides
+from optimizer.sweeps.store import Store, read_store
+from optimizer.sweeps.sweep_file import Job
+from optimizer.sweeps.worker import SCENARIO_METRICS, run_chunk
 
 NOT_OPTIMAL = [s for s in Status if not s.ok]
 

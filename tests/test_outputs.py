@@ -21,7 +21,7 @@ from dupopt.cli import main
 from geo import batch_report, maps
 from geo import report as geo_report
 from optimizer.errors import ScenarioError
-from optimizer.outputs import (
+from optimizer.output.folders import (
     MANIFEST,
     STAGING_MARKER,
     OutputError,
@@ -29,9 +29,9 @@ from optimizer.outputs import (
     read_manifest,
     to_json,
 )
-from optimizer.runner import run_sweep
-from optimizer.sweep import load_sweep
-from optimizer.writers import write_results
+from optimizer.output.results_folder import write_results
+from optimizer.sweeps.driver import run_sweep
+from optimizer.sweeps.sweep_file import load_sweep
 
 
 def _strict(text: str):
@@ -135,7 +135,7 @@ def test_a_user_file_survives_every_command(command, results_dir, store, tmp_pat
 
 def test_a_file_as_the_output_is_refused(store, tmp_path):
     """(The command line refuses it as a usage error already; the library as well.)"""
-    from optimizer.store import export_parquet
+    from optimizer.sweeps.store import export_parquet
 
     target = tmp_path / "report.pdf"
     target.write_bytes(b"%PDF")

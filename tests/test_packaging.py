@@ -31,7 +31,7 @@ def test_wheel_ships_the_dataset(tmp_path):
     for name in shipped:
         assert f"optimizer/data/{name}" in names
     assert "geo/__init__.py" in names
-    assert "optimizer/plausible_ranges.csv" in names  # the loader needs it
+    assert "optimizer/scenario/plausible_ranges.csv" in names  # the loader needs it
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "dupopt = dupopt.cli:main" in text

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 
 import optimizer
-from optimizer.batch import run_chunk
-from optimizer.formulation import build
-from optimizer.parametric import ParametricModel, StructureMismatch
-from optimizer.sweep import Job
-from optimizer.synthetic import synthetic_scenario
-from optimizer.variants import Overrides
+from optimizer.model.formulation import build
+from optimizer.scenario.synthetic import synthetic_scenario
+from optimizer.sweeps.fast_model import ParametricModel, StructureMismatch
+from optimizer.sweeps.overrides import Overrides
+from optimizer.sweeps.sweep_file import Job
+from optimizer.sweeps.worker import run_chunk
 
 MODES = ("coordinated", "observed")
 VARIANTS = {

@@ -16,9 +16,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from optimizer.runner import run_sweep
-from optimizer.store import StoreError, query, read_store
-from optimizer.sweep import load_sweep
+from optimizer.sweeps.driver import run_sweep
+from optimizer.sweeps.store import StoreError, query, read_store
+from optimizer.sweeps.sweep_file import load_sweep
 
 # Independent regional cost factors make every optimum unique, so results can be compared
 # cell by cell between runs (the default data alone has ties).

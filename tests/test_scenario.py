@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from optimizer import Issue, ScenarioError, load_scenario, scenario_from_frames
-from optimizer.summary import designations, national_balance
+from optimizer.scenario.summary import designations, national_balance
 
-# Written out rather than derived from optimizer.tables, so a schema change shows up here.
+# Written out rather than derived from optimizer.scenario.schema, so a schema change shows up here.
 TABLES = (
     "regions",
     "sectors",

@@ -12,11 +12,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from optimizer import store as store_module
-from optimizer.batch import run_chunk
-from optimizer.store import Store, StoreError, export_parquet, query, read_store
-from optimizer.sweep import Job
-from optimizer.variants import Overrides
+from optimizer.sweeps import store as store_module
+from optimizer.sweeps.overrides import Overrides
+from optimizer.sweeps.store import Store, StoreError, export_parquet, query, read_store
+from optimizer.sweeps.sweep_file import Job
+from optimizer.sweeps.worker import run_chunk
 
 IDENTITY = {"dataset_sha256": "d1", "model_version": "m1", "sweep": "s1"}
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from optimizer.errors import ScenarioError
-from optimizer.sweep import load_sweep
+from optimizer.sweeps.sweep_file import load_sweep
 
 SWEEP = """
 name = "t"

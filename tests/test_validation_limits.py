@@ -14,9 +14,9 @@ import optimizer
 from dupopt.cli import main
 from optimizer import Issue, ScenarioError, load_scenario, scenario_from_frames
 from optimizer.errors import format_issues
-from optimizer.limits import HEADROOM, TOLERANCE, plausible_ranges
-from optimizer.summary import quality_shares
-from optimizer.writers import write_results
+from optimizer.output.results_folder import write_results
+from optimizer.scenario.limits import HEADROOM, TOLERANCE, plausible_ranges
+from optimizer.scenario.summary import quality_shares
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -150,7 +150,7 @@ def test_the_shipped_scenario_loads_with_no_warnings(default_scenario):
 
 
 def test_the_synthetic_scenarios_load_with_no_warnings():
-    from optimizer.synthetic import synthetic_scenario
+    from optimizer.scenario.synthetic import synthetic_scenario
 
     for seed in range(3):
         scenario, _ = synthetic_scenario(3, 3, sectors=3, seed=seed)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from optimizer.errors import ScenarioError
-from optimizer.variants import Overrides
+from optimizer.sweeps.overrides import Overrides
 
 
 def _total(frame, **match) -> float:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from dupopt.cli import main
-from optimizer.writers import read_results, write_results
+from optimizer.output.results_folder import read_results, write_results
 
 
 @pytest.fixture(scope="module")

@@ -32,8 +32,8 @@ import pandas as pd
 from optimizer.errors import Issue
 
 if TYPE_CHECKING:
-    from optimizer.parameters import ModelParameters
-    from optimizer.validation import Origin
+    from optimizer.scenario.parameters import ModelParameters
+    from optimizer.scenario.table_validation import Origin
 
 #: How far above the plausible upper bound a value may go before the LP is badly scaled.
 HEADROOM = 1e6

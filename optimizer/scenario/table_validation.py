@@ -13,8 +13,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from optimizer.errors import Issue
-from optimizer.limits import check_magnitudes
-from optimizer.tables import TableSpec, empty_table
+from optimizer.scenario.limits import check_magnitudes
+from optimizer.scenario.schema import TableSpec, empty_table
 
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -48,7 +48,7 @@ def validate_table(
     -------
     (typed table or None, problems, warnings)
         The table is None if there is any problem; warnings name values outside their
-        plausible range (:mod:`optimizer.limits`), which do not stop the load.
+        plausible range (:mod:`optimizer.scenario.limits`), which do not stop the load.
     """
     if spec.key and set(spec.key) - set(frame.columns) and set(frame.index.names) & set(spec.key):
         frame = frame.reset_index()  # a pandas user may pass the key as the index

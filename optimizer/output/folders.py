@@ -50,7 +50,7 @@ import numpy as np
 
 from optimizer import __version__
 from optimizer.errors import DupoptError
-from optimizer.io import display_path
+from optimizer.scenario.readers import display_path
 
 MANIFEST = "manifest.json"
 KINDS = ("run", "report", "export")

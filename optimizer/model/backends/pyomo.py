@@ -15,10 +15,10 @@ import pyomo.environ as pyo
 import pyomo.version
 from pyomo.opt import TerminationCondition
 
-from optimizer.backends import Solution
-from optimizer.lp import LinearProgram
-from optimizer.solver_log import captured
-from optimizer.status import Status
+from optimizer.model.backends import Solution
+from optimizer.model.lp import LinearProgram
+from optimizer.model.solver_log import captured
+from optimizer.model.status import Status
 
 _STATUS = {
     TerminationCondition.optimal: Status.OPTIMAL,

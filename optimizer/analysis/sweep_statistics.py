@@ -1,8 +1,8 @@
 """Summary tables of a batch sweep store, for the batch report (pure pandas, no drawing).
 
-Every function takes the dict of DataFrames that :func:`optimizer.store.read_store`
+Every function takes the dict of DataFrames that :func:`optimizer.sweeps.store.read_store`
 returns and gives one DataFrame with ``attrs`` ``name`` and ``unit`` (as
-:func:`optimizer.results.named` does). Only scenarios with status ``done`` have results;
+:func:`optimizer.model.results.named` does). Only scenarios with status ``done`` have results;
 statistics across scenarios are over those. Percentiles are numpy's default (linear
 interpolation between order statistics).
 
@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from geo.regions import REGION_NAMES
-from optimizer.batch import SCENARIO_METRICS
-from optimizer.compare import CAPACITY_EPS
+from optimizer.analysis.comparison import CAPACITY_EPS
+from optimizer.model.results import named
 from optimizer.paths import default_data_dir
-from optimizer.results import named
+from optimizer.sweeps.worker import SCENARIO_METRICS
 
 __all__ = [
     "DONE",
@@ -136,7 +136,7 @@ def metric_distribution(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     Parameters
     ----------
     tables
-        From :func:`optimizer.store.read_store` (only ``scenarios`` is used).
+        From :func:`optimizer.sweeps.store.read_store` (only ``scenarios`` is used).
 
     Returns
     -------
@@ -186,8 +186,8 @@ def robustness(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Per region x sector: share of done scenarios in which the region holds capacity.
 
     A region holds capacity in a scenario when its capacity exceeds
-    :data:`optimizer.compare.CAPACITY_EPS` (in the sector's capacity unit). Region-sector
-    pairs absent from a scenario's allocation count as no capacity.
+    :data:`optimizer.analysis.comparison.CAPACITY_EPS` (in the sector's capacity unit).
+    Region-sector pairs absent from a scenario's allocation count as no capacity.
 
     Returns
     -------

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import DupoptError
-from optimizer.results import Result, named
+from optimizer.model.results import Result, named
 
 #: Capacity below this (in the sector's capacity unit) counts as none.
 CAPACITY_EPS = 1e-6

@@ -8,10 +8,10 @@ import time
 import highspy
 import numpy as np
 
-from optimizer.backends import Solution
-from optimizer.lp import LinearProgram
-from optimizer.solver_log import captured
-from optimizer.status import Status
+from optimizer.model.backends import Solution
+from optimizer.model.lp import LinearProgram
+from optimizer.model.solver_log import captured
+from optimizer.model.status import Status
 
 _STATUS = {
     "kOptimal": Status.OPTIMAL,
@@ -45,7 +45,7 @@ def render(
 
     ``presolve=None`` (default) turns HiGHS presolve off for LPs and on for MILPs.
     ``log=True`` turns HiGHS's log on (it writes to descriptor 1: run the model inside
-    :func:`optimizer.solver_log.captured` to keep it off stdout, as :func:`solve` does).
+    :func:`optimizer.model.solver_log.captured` to keep it off stdout, as :func:`solve` does).
     """
     a = lp.matrix("csc")
     model = highspy.HighsLp()
@@ -130,7 +130,7 @@ def _option(h: highspy.Highs, name: str):
 
 
 def model_status(h: highspy.Highs) -> Status:
-    """The dupopt :class:`~optimizer.status.Status` of HiGHS's last solve of ``h``."""
+    """The dupopt :class:`~optimizer.model.status.Status` of HiGHS's last solve of ``h``."""
     return _STATUS.get(h.getModelStatus().name, Status.ERROR)
 
 

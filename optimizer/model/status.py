@@ -59,8 +59,8 @@ _EXPLANATIONS = {
 class SolveError(DupoptError):
     """A solve did not reach optimality, so it has no figures to give.
 
-    Raised when a table or figure of a non-optimal :class:`~optimizer.results.Result` is
-    asked for, and by :func:`optimizer.compare`; the command line exits with code 4.
+    Raised when a table or figure of a non-optimal :class:`~optimizer.model.results.Result` is
+    asked for, and by :func:`optimizer.analysis.comparison`; the command line exits with code 4.
 
     Examples
     --------

@@ -1,8 +1,9 @@
 """Cross-table checks of a scenario, one function per family of problems.
 
 Each function takes the typed tables (``dict`` name -> DataFrame, as
-:func:`optimizer.validation.validate_table` returns them) and their origins, and returns
-a list of :class:`~optimizer.errors.Issue`; it returns early when its tables are absent.
+:func:`optimizer.scenario.table_validation.validate_table` returns them) and their
+origins, and returns a list of :class:`~optimizer.errors.Issue`; it returns early when
+its tables are absent.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import Issue
-from optimizer.tables import (
+from optimizer.scenario.schema import (
     FRACTION_PARAMETERS,
     REGION_ATTRIBUTES,
     SECTOR_PARAMETERS,
     expected_unit,
 )
-from optimizer.validation import Origin
+from optimizer.scenario.table_validation import Origin
 
 Tables = Mapping[str, pd.DataFrame]
 Origins = Mapping[str, Origin]

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from optimizer.results import named as _named
-from optimizer.scenario import Scenario
-from optimizer.tables import QUALITY_FLAGS
+from optimizer.model.results import named as _named
+from optimizer.scenario.scenario import Scenario
+from optimizer.scenario.schema import QUALITY_FLAGS
 
 
 def table_rows(scenario: Scenario) -> pd.DataFrame:

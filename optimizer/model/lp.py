@@ -1,7 +1,7 @@
 """A solver-neutral linear program: named, indexed variable and constraint blocks.
 
-The formulation (:mod:`optimizer.formulation`) declares the math once into a
-:class:`LinearProgram`; backends (:mod:`optimizer.backends`) render it as a HiGHS model,
+The formulation (:mod:`optimizer.model.formulation`) declares the math once into a
+:class:`LinearProgram`; backends (:mod:`optimizer.model.backends`) render it as a HiGHS model,
 a Pyomo ``ConcreteModel`` or a PuLP problem. Coefficients are gathered as sparse COO
 triplets, so building a large model is a few vectorised numpy operations.
 """

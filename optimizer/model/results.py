@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from optimizer.backends import Solution
-from optimizer.formulation import EXPORT, ModelData
-from optimizer.lp import LinearProgram
-from optimizer.solver_log import tail
-from optimizer.status import SolveError, Status
+from optimizer.model.backends import Solution
+from optimizer.model.formulation import EXPORT, ModelData
+from optimizer.model.lp import LinearProgram
+from optimizer.model.solver_log import tail
+from optimizer.model.status import SolveError, Status
 
 TERM_UNITS = "CNY bn/yr"
 #: The tables of an optimal result (``fiscal_values`` only with the fiscal limit, the
@@ -55,10 +55,10 @@ class Result:
     mode
         ``coordinated`` or ``observed``.
     status
-        A :class:`~optimizer.status.Status`. A solve that did not reach optimality has
+        A :class:`~optimizer.model.status.Status`. A solve that did not reach optimality has
         no figures: ``objective`` and ``total_cost`` are NaN, ``tables`` is empty, and
         asking for a table (``result.allocation``) raises
-        :class:`~optimizer.status.SolveError` naming the status and what to do.
+        :class:`~optimizer.model.status.SolveError` naming the status and what to do.
     objective
         Objective value, CNY bn/yr.
     tables
@@ -95,7 +95,7 @@ class Result:
         raise AttributeError(name)
 
     def raise_for_status(self) -> None:
-        """Raise :class:`~optimizer.status.SolveError` unless the solve was optimal."""
+        """Raise :class:`~optimizer.model.status.SolveError` unless the solve was optimal."""
         if not self.status.ok:
             raise SolveError(self.mode, self.status, tail(self.log))
 

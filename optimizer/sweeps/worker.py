@@ -1,8 +1,8 @@
 """Worker side of a sweep: solve a chunk of variants on kept (hot) models.
 
-:func:`run_chunk` is what a Dask task runs: for a list of :class:`~optimizer.sweep.Job`
+:func:`run_chunk` is what a Dask task runs: for a list of :class:`~optimizer.sweeps.sweep_file.Job`
 it solves each variant in both modes (the observed buildout and the coordinated plan)
-on :class:`~optimizer.parametric.ParametricModel` objects that stay alive in the worker
+on :class:`~optimizer.sweeps.fast_model.ParametricModel` objects that stay alive in the worker
 process between tasks, and returns the rows of the results store for the whole chunk.
 A variant that fails is returned as a failed row with its error; it never stops the
 chunk.
@@ -10,8 +10,8 @@ chunk.
 Examples
 --------
 >>> from optimizer import load_scenario
->>> from optimizer.sweep import Job
->>> from optimizer.variants import Overrides
+>>> from optimizer.sweeps.sweep_file import Job
+>>> from optimizer.sweeps.overrides import Overrides
 >>> s = load_scenario()
 >>> out = run_chunk(s, [Job("base", "base", Overrides())], base_key="doc")
 >>> out.scenarios.loc[0, "status"], bool(out.scenarios.loc[0, "cost_of_non_coordination"] > 0)
@@ -31,12 +31,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optimizer.backends import highs
-from optimizer.compare import CAPACITY_EPS
+from optimizer.analysis.comparison import CAPACITY_EPS
 from optimizer.errors import DupoptError
-from optimizer.parametric import ParametricModel, VariantResult
-from optimizer.scenario import Scenario
-from optimizer.sweep import Job
+from optimizer.model.backends import highs
+from optimizer.scenario.scenario import Scenario
+from optimizer.sweeps.fast_model import ParametricModel, VariantResult
+from optimizer.sweeps.sweep_file import Job
 
 MODES = ("observed", "coordinated")
 #: Scenario-level metrics: (column, unit, description).

@@ -19,11 +19,11 @@ import time
 
 import pandas as pd
 
-from optimizer.backends import BACKENDS, get_backend
 from optimizer.errors import Issue, ScenarioError
-from optimizer.formulation import build
-from optimizer.results import Result, collect
-from optimizer.scenario import Scenario
+from optimizer.model.backends import BACKENDS, get_backend
+from optimizer.model.formulation import build
+from optimizer.model.results import Result, collect
+from optimizer.scenario.scenario import Scenario
 
 
 def solve(

@@ -1,6 +1,6 @@
 """Renderers of the one formulation: HiGHS (default, fast path), Pyomo and PuLP.
 
-Each backend module implements two small hooks on a :class:`~optimizer.lp.LinearProgram`:
+Each backend module implements two small hooks on a :class:`~optimizer.model.lp.LinearProgram`:
 ``render(lp)`` returns the backend's native model (a ``highspy.Highs``, a Pyomo
 ``ConcreteModel``, a ``pulp.LpProblem``) for users to extend, and ``solve(lp, ...)``
 returns a :class:`Solution` in column order, whatever the backend.
@@ -13,7 +13,7 @@ from importlib import metadata
 
 import numpy as np
 
-from optimizer.status import Status
+from optimizer.model.status import Status
 
 BACKENDS = ("highs", "pyomo", "pulp")
 #: The solver libraries dupopt drives (PyPI distribution names).
@@ -53,18 +53,18 @@ class Solution:
     #: True where a non-basic variable or slack has a zero reduced cost, so other optimal
     #: allocations exist (ties); None where the backend does not tell.
     alternative_optima: bool | None = None
-    #: What the solver wrote while solving (captured off stdout; see optimizer.solver_log).
+    #: What the solver wrote while solving (captured off stdout; see optimizer.model.solver_log).
     log: str = ""
 
 
 def get_backend(name: str):
     """Return the backend module by name (``highs``, ``pyomo`` or ``pulp``)."""
     if name == "highs":
-        from optimizer.backends import highs as module
+        from optimizer.model.backends import highs as module
     elif name == "pyomo":
-        from optimizer.backends import pyomo as module
+        from optimizer.model.backends import pyomo as module
     elif name == "pulp":
-        from optimizer.backends import pulp as module
+        from optimizer.model.backends import pulp as module
     else:
         raise ValueError(f"unknown backend {name!r} (use one of {', '.join(BACKENDS)})")
     return module

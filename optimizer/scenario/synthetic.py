@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimizer.scenario import Scenario, scenario_from_frames
-from optimizer.tables import SECTOR_PARAMETERS
+from optimizer.scenario.scenario import Scenario, scenario_from_frames
+from optimizer.scenario.schema import SECTOR_PARAMETERS
 
-_NOTE = "synthetic value drawn at random (optimizer.synthetic)"
+_NOTE = "synthetic value drawn at random (optimizer.scenario.synthetic)"
 
 
 def grid_arcs(
@@ -175,9 +175,9 @@ def synthetic_scenario(
             {
                 "source_id": ["synthetic"],
                 "publisher": ["dupopt"],
-                "title": ["optimizer.synthetic"],
+                "title": ["optimizer.scenario.synthetic"],
                 "year": [base_year],
-                "location": ["optimizer/synthetic.py"],
+                "location": ["optimizer/scenario/synthetic.py"],
                 "note": [_NOTE],
             }
         ),

@@ -1,4 +1,4 @@
-"""The coordination model, declared once as a :class:`~optimizer.lp.LinearProgram`.
+"""The coordination model, declared once as a :class:`~optimizer.model.lp.LinearProgram`.
 
 One function per variable or constraint family; each docstring states its equation
 (symbols and units in ``docs/model.md``). :func:`build` assembles them for a mode:
@@ -18,9 +18,9 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import shortest_path
 
 from optimizer.errors import Issue, ScenarioError
-from optimizer.lp import LinearProgram
-from optimizer.parameters import MODES, ModelParameters
-from optimizer.scenario import Scenario
+from optimizer.model.lp import LinearProgram
+from optimizer.scenario.parameters import MODES, ModelParameters
+from optimizer.scenario.scenario import Scenario
 
 RTY = ["region", "sector", "year"]
 #: Label of export absorption where tables are indexed by region (unmet demand, penalties).

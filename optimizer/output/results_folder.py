@@ -1,6 +1,7 @@
 """Writing results to a folder: one file per table plus ``manifest.json``.
 
-Writers are free functions. A folder is written through :func:`optimizer.outputs.staged_output`:
+Writers are free functions. A folder is written through
+:func:`optimizer.output.folders.staged_output`:
 built in a hidden sibling and swapped in whole at the end, so an interrupted run never
 leaves a half-written folder, and a folder that is not a dupopt output (a user's files,
 the scenario's inputs) is refused, never replaced.
@@ -15,11 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from optimizer import __version__
-from optimizer.backends import library_versions
-from optimizer.compare import Comparison
-from optimizer.outputs import MANIFEST, OutputError, require_kind, staged_output, to_json
-from optimizer.results import Result
-from optimizer.scenario import Scenario
+from optimizer.analysis.comparison import Comparison
+from optimizer.model.backends import library_versions
+from optimizer.model.results import Result
+from optimizer.output.folders import MANIFEST, OutputError, require_kind, staged_output, to_json
+from optimizer.scenario.scenario import Scenario
 
 FORMATS = ("parquet", "csv")
 
@@ -82,11 +83,11 @@ def write_results(
     """Write every result table (``<mode>/<table>``), the comparison and a manifest.
 
     The folder is built beside ``folder`` and swapped in as a whole once complete
-    (:func:`optimizer.outputs.staged_output`): ``folder`` may be missing, empty or an
+    (:func:`optimizer.output.folders.staged_output`): ``folder`` may be missing, empty or an
     earlier run's results; a folder holding anything else, or one that is or holds the
-    scenario's input files, is refused with :class:`~optimizer.outputs.OutputError` and
+    scenario's input files, is refused with :class:`~optimizer.output.folders.OutputError` and
     left as it was. A result that did not reach optimality raises
-    :class:`~optimizer.status.SolveError` before anything is written.
+    :class:`~optimizer.model.status.SolveError` before anything is written.
 
     Parameters
     ----------

@@ -12,10 +12,10 @@ import time
 import numpy as np
 import pulp
 
-from optimizer.backends import Solution
-from optimizer.lp import LinearProgram
-from optimizer.solver_log import captured
-from optimizer.status import Status
+from optimizer.model.backends import Solution
+from optimizer.model.lp import LinearProgram
+from optimizer.model.solver_log import captured
+from optimizer.model.status import Status
 
 _STATUS = {
     pulp.LpStatusOptimal: Status.OPTIMAL,

@@ -16,13 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from optimizer.checks import run_checks
 from optimizer.errors import Issue, ScenarioError
-from optimizer.io import display_path, read_table, read_toml
-from optimizer.limits import check_parameters
-from optimizer.parameters import ModelParameters
 from optimizer.paths import default_data_dir
-from optimizer.tables import (
+from optimizer.scenario.consistency import run_checks
+from optimizer.scenario.limits import check_parameters
+from optimizer.scenario.parameters import ModelParameters
+from optimizer.scenario.readers import display_path, read_table, read_toml
+from optimizer.scenario.schema import (
     OPTIONAL_REGION_ATTRIBUTES,
     OPTIONAL_TABLES,
     REGION_ATTRIBUTES,
@@ -30,7 +30,7 @@ from optimizer.tables import (
     TABLE_NAMES,
     empty_table,
 )
-from optimizer.validation import Origin, validate_table
+from optimizer.scenario.table_validation import Origin, validate_table
 
 SCENARIO_FILE = "scenario.toml"
 _TOP_LEVEL_KEYS = {"name", "description", "base_year", "tables", "parameters"}
