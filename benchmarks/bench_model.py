@@ -92,10 +92,12 @@ def main() -> None:
         instance, backend, presolve = args.child
         print(json.dumps(child(instance, backend, bool(int(presolve)))))
         return
+    from optimizer.model.backends import BACKENDS
+
     instances = ["default", "small"] if args.quick else ["default", "large"]
     runs = []
     for instance in instances:
-        for backend in ("highs", "pyomo", "pulp"):
+        for backend in BACKENDS:
             runs.append(_spawn(instance, backend, True))
             print(_line(runs[-1]), flush=True)
         runs.append(_spawn(instance, "highs", False))

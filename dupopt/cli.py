@@ -17,6 +17,7 @@ import pandas as pd
 
 from optimizer import __version__
 from optimizer.errors import DupoptError
+from optimizer.model.backends import BACKENDS, REGISTRY
 from optimizer.scenario import Scenario, load_scenario
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL, EXIT_FAILED = 0, 1, 2, 3, 4
@@ -92,10 +93,11 @@ def data_check(scenario: Path | None) -> None:
 )
 @click.option(
     "--backend",
-    type=click.Choice(["highs", "pyomo", "pulp"]),
-    default="highs",
+    type=click.Choice(list(BACKENDS)),
+    default=BACKENDS[0],
     show_default=True,
-    help="How the model is rendered; all solve with HiGHS.",
+    help="How the model is rendered; all solve with HiGHS. "
+    + "; ".join(f"{b.name}: {b.description}" for b in REGISTRY.values()),
 )
 @click.option(
     "--format",

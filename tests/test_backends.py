@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.model.backends import get_backend
+from optimizer.model.backends import (
+    BACKENDS,
+    get_backend,
+)
 from optimizer.model.lp import LinearProgram
 from optimizer.model.status import Status
 
-BACKENDS = ["highs", "pyomo", "pulp"]
 IDX = pd.MultiIndex.from_tuples([("a",)], names=["region"])
 
 
@@ -106,3 +108,46 @@ def test_optima_closer_than_the_solver_tolerance_count_as_ties(gap, tie):
     status, _ = highs.run_model(h)
     assert status.ok
     assert highs.has_ties(h) is tie
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_each_backend_gives_the_tables_its_capabilities_promise(backend):
+    """The registry's flags are what the backend does: duals give the marginal-cost
+    tables, and every backend honours integer columns (minimum plant scale)."""
+    import optimizer
+    from optimizer.model.backends import REGISTRY
+    from optimizer.scenario.synthetic import synthetic_scenario
+
+    scenario, arcs = synthetic_scenario(2, 2, sectors=1, seed=3)
+    result = optimizer.solve(scenario, arcs=arcs, backend=backend)
+    assert result.status.ok
+    assert ("marginal_costs" in result.tables) is REGISTRY[backend].duals
+    assert REGISTRY[backend].milp
+
+
+@pytest.mark.parametrize(
+    ("backend", "option"),
+    [(name, option) for name in BACKENDS for option in ("threads", "presolve")],
+)
+def test_an_option_a_backend_cannot_honour_is_refused_not_ignored(backend, option):
+    import optimizer
+    from optimizer.model.backends import REGISTRY
+    from optimizer.scenario.synthetic import synthetic_scenario
+
+    scenario, arcs = synthetic_scenario(2, 2, sectors=1, seed=3)
+    value = {"threads": 1, "presolve": True}[option]
+    if getattr(REGISTRY[backend], option):
+        assert optimizer.solve(scenario, arcs=arcs, backend=backend, **{option: value}).status.ok
+    else:
+        with pytest.raises(optimizer.ScenarioError, match=f"does not support {option}"):
+            optimizer.solve(scenario, arcs=arcs, backend=backend, **{option: value})
+
+
+def test_the_command_line_offers_exactly_the_registered_backends(capsys):
+    from dupopt.cli import main
+    from optimizer.model.backends import REGISTRY
+
+    assert main(["run", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "[" + "|".join(REGISTRY) + "]" in text
+    assert main(["run", "--backend", "cplex", "--no-report"]) == 2

@@ -12,6 +12,7 @@ import pytest
 
 import optimizer
 from dupopt.cli import main
+from optimizer.model.backends import BACKENDS
 
 
 @pytest.fixture
@@ -297,7 +298,7 @@ def test_query_errors_are_reported(tmp_path, capsys):
 
 
 # -- quiet, labelled output ----------------------------------------------------------------
-@pytest.mark.parametrize("backend", ["highs", "pyomo", "pulp"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_stdout_holds_the_labelled_headline_and_no_solver_output(tmp_path, backend):
     """In a fresh process (where HiGHS prints its banner), stdout carries only dupopt's
     headline: every number with its label and unit, equal to the saved headline table;

@@ -12,10 +12,10 @@ import optimizer
 from optimizer.analysis.comparison import compare
 from optimizer.errors import ScenarioError
 from optimizer.model import evaluate_observed, solve
+from optimizer.model.backends import BACKENDS
 from optimizer.model.formulation import build, capital_recovery_factor
 from optimizer.scenario.synthetic import synthetic_scenario
 
-BACKENDS = ["highs", "pyomo", "pulp"]
 MODES = ["coordinated", "observed"]
 
 

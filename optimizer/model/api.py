@@ -20,7 +20,7 @@ import time
 import pandas as pd
 
 from optimizer.errors import Issue, ScenarioError
-from optimizer.model.backends import BACKENDS, get_backend
+from optimizer.model.backends import BACKENDS, REGISTRY, get_backend
 from optimizer.model.formulation import build
 from optimizer.model.results import Result, collect
 from optimizer.scenario.scenario import Scenario
@@ -104,12 +104,15 @@ def _run(scenario, mode, backend, arcs, time_limit, presolve, threads) -> Result
                 )
             ]
         )
+    try:
+        options = REGISTRY[backend].options(
+            time_limit=time_limit, presolve=presolve, threads=threads
+        )
+    except ValueError as exc:
+        raise ScenarioError([Issue("solve()", str(exc), None, "backend")]) from None
     t0 = time.perf_counter()
     lp, data = build(scenario, mode, arcs)
     build_s = time.perf_counter() - t0
-    options: dict = {"time_limit": time_limit}
-    if backend == "highs":
-        options.update(presolve=presolve, threads=threads)
     sol = get_backend(backend).solve(lp, **options)
     sol.timings["build_s"] = build_s
     result = collect(lp, data, sol)

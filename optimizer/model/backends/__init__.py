@@ -8,14 +8,101 @@ returns a :class:`Solution` in column order, whatever the backend.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from importlib import metadata
+from types import ModuleType
 
 import numpy as np
 
 from optimizer.model.status import Status
 
-BACKENDS = ("highs", "pyomo", "pulp")
+
+@dataclass(frozen=True)
+class Backend:
+    """A backend and what it can do; the CLI's choices, option checks and the tests read
+    these flags rather than lists of names.
+
+    Attributes
+    ----------
+    name
+        What users pass (``backend=`` and ``--backend``).
+    module
+        The module implementing ``render(lp)``, ``solve(lp, **options)`` and ``version()``.
+    description
+        One line for ``--help``.
+    duals
+        The solution carries row duals (marginal-cost tables).
+    warm_updates
+        A rendered model can be modified in place and re-solved from its basis (the
+        sweep fast path, :mod:`optimizer.sweeps.fast_model`).
+    milp
+        Integer columns are honoured (minimum plant scale).
+    time_limit, threads, presolve
+        Whether the ``time_limit``, ``threads`` and ``presolve`` options are honoured.
+
+    Examples
+    --------
+    >>> REGISTRY["highs"].warm_updates, REGISTRY["pulp"].duals
+    (True, False)
+    """
+
+    name: str
+    module: str
+    description: str
+    duals: bool = False
+    warm_updates: bool = False
+    milp: bool = True
+    time_limit: bool = True
+    threads: bool = False
+    presolve: bool = False
+
+    def load(self) -> ModuleType:
+        """Import and return the backend module."""
+        return importlib.import_module(self.module)
+
+    def options(self, **values: object) -> dict[str, object]:
+        """The options this backend honours, from ``values`` (None means "not set").
+
+        Raises ``ValueError`` naming the option when a value is set that the backend
+        cannot honour (rather than ignoring it silently).
+        """
+        refused = [k for k, v in values.items() if v is not None and not getattr(self, k)]
+        if refused:
+            able = [n for n, b in REGISTRY.items() if all(getattr(b, k) for k in refused)]
+            raise ValueError(
+                f"the {self.name} backend does not support {', '.join(refused)} "
+                f"(backends that do: {', '.join(able) or 'none'})"
+            )
+        return {k: v for k, v in values.items() if getattr(self, k)}
+
+
+#: Every backend, by name; the first is the default.
+REGISTRY: dict[str, Backend] = {
+    b.name: b
+    for b in (
+        Backend(
+            "highs",
+            "optimizer.model.backends.highs",
+            "HiGHS through its array interface: fastest, with duals and warm re-solves",
+            duals=True,
+            warm_updates=True,
+            threads=True,
+            presolve=True,
+        ),
+        Backend(
+            "pyomo",
+            "optimizer.model.backends.pyomo",
+            "a Pyomo ConcreteModel solved by HiGHS (appsi_highs), to extend in Pyomo",
+        ),
+        Backend(
+            "pulp",
+            "optimizer.model.backends.pulp",
+            "a PuLP LpProblem solved by HiGHS, to extend in PuLP",
+        ),
+    )
+}
+BACKENDS = tuple(REGISTRY)
 #: The solver libraries dupopt drives (PyPI distribution names).
 SOLVER_LIBRARIES = ("highspy", "pyomo", "pulp")
 
@@ -57,14 +144,8 @@ class Solution:
     log: str = ""
 
 
-def get_backend(name: str):
-    """Return the backend module by name (``highs``, ``pyomo`` or ``pulp``)."""
-    if name == "highs":
-        from optimizer.model.backends import highs as module
-    elif name == "pyomo":
-        from optimizer.model.backends import pyomo as module
-    elif name == "pulp":
-        from optimizer.model.backends import pulp as module
-    else:
+def get_backend(name: str) -> ModuleType:
+    """Return the backend module by name (one of :data:`BACKENDS`)."""
+    if name not in REGISTRY:
         raise ValueError(f"unknown backend {name!r} (use one of {', '.join(BACKENDS)})")
-    return module
+    return REGISTRY[name].load()

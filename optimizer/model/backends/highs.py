@@ -13,7 +13,7 @@ from optimizer.model.lp import LinearProgram
 from optimizer.model.solver_log import captured
 from optimizer.model.status import Status
 
-_STATUS = {
+STATUS = {
     "kOptimal": Status.OPTIMAL,
     "kInfeasible": Status.INFEASIBLE,
     "kUnbounded": Status.UNBOUNDED,
@@ -131,7 +131,7 @@ def _option(h: highspy.Highs, name: str):
 
 def model_status(h: highspy.Highs) -> Status:
     """The dupopt :class:`~optimizer.model.status.Status` of HiGHS's last solve of ``h``."""
-    return _STATUS.get(h.getModelStatus().name, Status.ERROR)
+    return STATUS.get(h.getModelStatus().name, Status.ERROR)
 
 
 def run(h: highspy.Highs, backend: str = "highs") -> Solution:

@@ -17,7 +17,7 @@ from optimizer.model.lp import LinearProgram
 from optimizer.model.solver_log import captured
 from optimizer.model.status import Status
 
-_STATUS = {
+STATUS = {
     pulp.LpStatusOptimal: Status.OPTIMAL,
     pulp.LpStatusInfeasible: Status.INFEASIBLE,
     pulp.LpStatusUnbounded: Status.UNBOUNDED,
@@ -87,7 +87,7 @@ def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) ->
     with captured() as log:
         prob.solve(solver)
     solve_s = time.perf_counter() - t1
-    status = _STATUS.get(prob.status, Status.ERROR)
+    status = STATUS.get(prob.status, Status.ERROR)
     x = np.array([v.varValue or 0.0 for v in columns]) if status.ok else np.zeros(lp.n_cols)
     objective = float(pulp.value(prob.objective)) if status.ok else float("nan")
     return Solution(

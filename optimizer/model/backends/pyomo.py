@@ -20,7 +20,7 @@ from optimizer.model.lp import LinearProgram
 from optimizer.model.solver_log import captured
 from optimizer.model.status import Status
 
-_STATUS = {
+STATUS = {
     TerminationCondition.optimal: Status.OPTIMAL,
     TerminationCondition.infeasible: Status.INFEASIBLE,
     TerminationCondition.unbounded: Status.UNBOUNDED,
@@ -116,7 +116,7 @@ def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) ->
         # tee: the log goes to descriptor 1, which captured() holds, not the terminal.
         result = opt.solve(m, load_solutions=False, tee=True)
     solve_s = time.perf_counter() - t1
-    status = _STATUS.get(result.solver.termination_condition, Status.ERROR)
+    status = STATUS.get(result.solver.termination_condition, Status.ERROR)
     x = np.zeros(lp.n_cols)
     objective = float("nan")
     if status.ok:
