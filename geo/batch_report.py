@@ -439,11 +439,10 @@ def regions_boxplot(regions: pd.DataFrame):
 
 
 def _sector_order(sectors) -> list[str]:
-    """Shipped sectors in ``sectors.csv`` order, then any others alphabetically."""
-    from geo.maps import SECTOR_NAMES
+    """Sectors in the order of the sweep's own scenario (see :func:`render_batch_report`)."""
+    from geo.maps import sector_order
 
-    present = {str(s) for s in sectors}
-    return [s for s in SECTOR_NAMES if s in present] + sorted(present - set(SECTOR_NAMES))
+    return sector_order(sectors)
 
 
 def _map_legend(fig, *, missing: bool, missing_label: str) -> None:
@@ -817,8 +816,8 @@ def report_context(tables: dict[str, pd.DataFrame], store: Path) -> dict:
             "Hong Kong, Macau); mid grey: no value."
         ),
         "units_note": (
-            "Capacity units are those of the shipped dataset's sectors.csv (the store does "
-            "not record units)."
+            "Sector names and capacity units are those of the sweep's base scenario, as "
+            "recorded in the store (table sector_info)."
         ),
     }
 
@@ -879,6 +878,8 @@ def render_batch_report(store: Path, output: Path | None = None) -> Path:
     >>> render_batch_report(folder / "doc.duckdb").relative_to(folder).as_posix()
     'doc/report.html'
     """
+    from geo import maps
+
     store = Path(store)
     output = Path(output) if output is not None else default_output(store)
     tables = read_store(store)
@@ -888,8 +889,11 @@ def render_batch_report(store: Path, output: Path | None = None) -> Path:
         inputs=[(store, "the store")],
         manifest={"source": display_path(store), "source_kind": "store"},
     ) as stage:
-        context = report_context(tables, store)
-        figures = _figures(tables, stage)
+        info = bt.sector_info(tables)
+        # Name and order the sweep's own sectors (shipped names only for an old store).
+        with maps.sector_names(info["name"].to_dict() if len(info) else maps.SECTOR_NAMES):
+            context = report_context(tables, store)
+            figures = _figures(tables, stage)
         (stage / "figures").mkdir(exist_ok=True)
         (stage / "tables").mkdir()
         for stem, frame in context.pop("table_frames").items():

@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -334,9 +336,36 @@ def _by_region(values: pd.Series | Mapping[str, float] | None) -> pd.Series:
     return series
 
 
+_SECTOR_NAMES: ContextVar[Mapping[str, str]] = ContextVar("sector_names", default=SECTOR_NAMES)
+
+
+@contextmanager
+def sector_names(names: Mapping[str, str]) -> Iterator[None]:
+    """Name and order sectors by ``names`` (code -> display name, in display order) while
+    drawing: a report of another scenario shows that scenario's sectors, not the shipped
+    ones (the default outside this block).
+
+    >>> with sector_names({"steel": "Crude steel"}):
+    ...     sector_name("steel"), sector_order(["x", "steel"])
+    ('Crude steel', ['steel', 'x'])
+    """
+    token = _SECTOR_NAMES.set(dict(names))
+    try:
+        yield
+    finally:
+        _SECTOR_NAMES.reset(token)
+
+
 def sector_name(sector: str) -> str:
     """Display name of a sector code (``"solar_pv"`` -> ``"Solar PV modules"``)."""
-    return SECTOR_NAMES.get(sector, sector.replace("_", " "))
+    return _SECTOR_NAMES.get().get(sector, sector.replace("_", " "))
+
+
+def sector_order(sectors: Iterable[str]) -> list[str]:
+    """``sectors`` in the order of the current sector names, then others alphabetically."""
+    present = {str(s) for s in sectors}
+    known = [s for s in _SECTOR_NAMES.get() if s in present]
+    return known + sorted(present - set(known))
 
 
 # ---------------------------------------------------------------------------------------

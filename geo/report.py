@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from geo import maps
 from optimizer.analysis.comparison import headline_notes
 from optimizer.model.results import NON_RESOURCE_TERMS
 from optimizer.output.folders import require_kind, staged_output, to_json
@@ -273,8 +274,11 @@ def draw_report(results_dir: str | Path, folder: str | Path | None = None) -> Pa
     folder = Path(folder) if folder is not None else results_dir
     manifest = require_kind(results_dir, "run")
     results = read_results(results_dir)
-    context = report_context(results, manifest)
-    figures = _figures(results, folder)
+    sectors = results.get("scenario", {}).get("sectors")
+    names = maps.SECTOR_NAMES if sectors is None else sectors.set_index("sector")["name"]
+    with maps.sector_names(dict(names)):  # the run's own sectors, in its order
+        context = report_context(results, manifest)
+        figures = _figures(results, folder)
     (folder / "tables").mkdir()
     for stem, frame in context.pop("table_frames").items():
         frame.to_csv(folder / "tables" / f"{stem}.csv", index=False, lineterminator="\n")

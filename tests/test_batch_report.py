@@ -277,3 +277,28 @@ def test_interrupted_render_keeps_the_previous_report(report, tmp_path, monkeypa
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert [p.name for p in tmp_path.iterdir()] == ["rep"]
+
+
+def test_a_sweep_of_another_scenario_is_reported_with_its_own_sectors(tmp_path):
+    """The store records the base scenario's sector names and units; statistics and the
+    report use them, not the shipped dataset's."""
+    from optimizer.scenario.synthetic import synthetic_scenario
+    from optimizer.sweeps.sweep_file import load_sweep
+
+    scenario, arcs = synthetic_scenario(2, 2, sectors=2, seed=1)
+    import optimizer
+
+    tables = scenario.tables()
+    tables["sectors"] = tables["sectors"].assign(name=["Widgets", "Gadgets"])
+    own = optimizer.scenario_from_frames(base_year=2023, **tables)
+    sweep_file = tmp_path / "own.toml"
+    sweep_file.write_text('name = "own"\n[grid]\ndemand = [0.9, 1.1]\n')
+    store = tmp_path / "own.duckdb"
+    run_sweep(load_sweep(sweep_file, own), store, workers=0, progress=False, arcs=arcs)
+    stored = read_store(store)
+    assert sweep_statistics.sector_units(stored) == {"sector_0": "Mt/yr", "sector_1": "Mt/yr"}
+    ranges = sweep_statistics.stranded_capacity_ranges(stored)
+    assert len(ranges) and set(ranges["capacity_unit"]) == {"Mt/yr"}
+    html = render_batch_report(store).read_text(encoding="utf-8")
+    assert "Widgets" in html and "Gadgets" in html
+    assert "shipped dataset" not in html

@@ -21,8 +21,6 @@ Examples
 
 from __future__ import annotations
 
-import csv
-import functools
 import json
 
 import numpy as np
@@ -31,7 +29,6 @@ import pandas as pd
 from geo.regions import REGION_NAMES
 from optimizer.analysis.comparison import CAPACITY_EPS
 from optimizer.model.results import named
-from optimizer.paths import default_data_dir
 from optimizer.sweeps.worker import SCENARIO_METRICS
 
 __all__ = [
@@ -46,6 +43,8 @@ __all__ = [
     "regions_by_scenario",
     "robustness",
     "scenario_table",
+    "sector_info",
+    "sector_order",
     "sector_regions",
     "sector_units",
     "status_counts",
@@ -108,26 +107,48 @@ def _results(tables: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
     return frame.loc[frame["scenario"].isin(_done_names(tables))]
 
 
-@functools.lru_cache(maxsize=1)
-def _shipped_units() -> dict[str, str]:
-    with open(default_data_dir() / "sectors.csv", encoding="utf-8", newline="") as fh:
-        return {row["sector"]: row["capacity_unit"] for row in csv.DictReader(fh)}
+def sector_info(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The sweep's own sectors as its store recorded them (``sector_info``: ``sector``,
+    ``position``, ``name``, ``capacity_unit``, ``output_unit``), indexed by sector in the
+    base scenario's order; empty for a store that has none."""
+    info = _frame(tables, "sector_info")
+    columns = ["position", "name", "capacity_unit", "output_unit"]
+    if info.empty:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="sector"))
+    return info.sort_values("position").set_index("sector")[columns]
 
 
-def sector_units(sectors: list[str] | pd.Series | None = None) -> dict[str, str]:
-    """Capacity unit per sector, from the shipped ``data/sectors.csv``.
-
-    The store does not record units; sectors unknown to the shipped dataset get ``""``.
+def sector_units(
+    tables: dict[str, pd.DataFrame], sectors: list[str] | pd.Series | None = None
+) -> dict[str, str]:
+    """Capacity unit per sector, from the store's own ``sector_info`` (never from the
+    shipped dataset: a sweep of another scenario has other sectors and units); ``""``
+    for a sector the store does not describe.
 
     Examples
     --------
-    >>> sector_units(["solar_pv", "made_up"])
+    >>> info = pd.DataFrame({"sector": ["solar_pv"], "position": [0], "name": ["PV"],
+    ...     "capacity_unit": ["GW/yr"], "output_unit": ["GW"]})
+    >>> sector_units({"sector_info": info}, ["solar_pv", "made_up"])
     {'solar_pv': 'GW/yr', 'made_up': ''}
     """
-    units = _shipped_units()
+    units = sector_info(tables)["capacity_unit"].to_dict()
     if sectors is None:
-        return dict(units)
+        return units
     return {str(s): units.get(str(s), "") for s in sectors}
+
+
+def sector_order(tables: dict[str, pd.DataFrame], sectors) -> list[str]:
+    """``sectors`` in the base scenario's order, then any others alphabetically.
+
+    >>> info = pd.DataFrame({"sector": ["b", "a"], "position": [0, 1], "name": ["B", "A"],
+    ...     "capacity_unit": ["t", "t"], "output_unit": ["t", "t"]})
+    >>> sector_order({"sector_info": info}, ["a", "c", "b"])
+    ['b', 'a', 'c']
+    """
+    present = {str(s) for s in sectors}
+    known = [s for s in sector_info(tables).index if s in present]
+    return known + sorted(present - set(known))
 
 
 def metric_distribution(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -296,7 +317,9 @@ def stranded_capacity_ranges(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     >>> s = pd.DataFrame({"scenario": ["a", "b", "c"], "status": "done"})
     >>> a = pd.DataFrame({"scenario": ["a", "b", "c"], "mode": "observed",
     ...     "region": "110000", "sector": "solar_pv", "stranded_capacity": [3.0, 1.0, 2.0]})
-    >>> r = stranded_capacity_ranges({"scenarios": s, "allocation": a})
+    >>> info = pd.DataFrame({"sector": ["solar_pv"], "position": [0], "name": ["PV"],
+    ...     "capacity_unit": ["GW/yr"], "output_unit": ["GW"]})
+    >>> r = stranded_capacity_ranges({"scenarios": s, "allocation": a, "sector_info": info})
     >>> r[["observed_min", "observed_median", "observed_max"]].to_numpy().tolist()
     [[1.0, 2.0, 3.0]]
     >>> r["capacity_unit"].tolist()
@@ -332,7 +355,7 @@ def stranded_capacity_ranges(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         )
     frame = pd.concat(parts, axis=1).reset_index()
     frame.insert(1, "name", frame["region"].map(REGION_NAMES).fillna(frame["region"]))
-    frame["capacity_unit"] = frame["sector"].map(sector_units(frame["sector"].unique()))
+    frame["capacity_unit"] = frame["sector"].map(sector_units(tables, frame["sector"].unique()))
     frame = frame.sort_values(["sector", "region"]).reset_index(drop=True)
     return named(frame[columns], "stranded capacity by region and sector", "capacity unit")
 

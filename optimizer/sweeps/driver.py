@@ -223,7 +223,7 @@ def run_sweep(
     }
     fresh = not store_path.exists()
     try:
-        with Store.open(store_path, identity) as store:
+        with Store.open(store_path, identity, sweep.scenario.sectors) as store:
             todo, skipped, replace = plan(sweep, store, retry_failed)
             summary = BatchSummary(store_path, len(sweep.jobs), skipped=skipped)
             if workers is None and scheduler is None:

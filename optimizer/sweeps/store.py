@@ -46,7 +46,7 @@ from optimizer.output.folders import check_target, staged_output, to_json, write
 from optimizer.scenario.readers import display_path
 from optimizer.sweeps.worker import SCENARIO_METRICS, ChunkResult
 
-STORE_VERSION = "2"  # 2: runs.solver_libraries, scenarios.solver
+STORE_VERSION = "2"  # 2: runs.solver_libraries, scenarios.solver, sector_info
 TABLES = ("scenarios", "parameters", "costs", "sectors", "allocation")
 #: Packages whose source decides the numbers a sweep stores: the model, and the sweep
 #: fast path and worker (every module in them, so a new one is never left out).
@@ -76,6 +76,9 @@ CREATE TABLE IF NOT EXISTS sectors (
 CREATE TABLE IF NOT EXISTS allocation (
     scenario VARCHAR, mode VARCHAR, region VARCHAR, sector VARCHAR, capacity DOUBLE,
     production DOUBLE, stranded_capacity DOUBLE, stranded_debt_cny_bn DOUBLE);
+CREATE TABLE IF NOT EXISTS sector_info (
+    sector VARCHAR PRIMARY KEY, position INTEGER, name VARCHAR, capacity_unit VARCHAR,
+    output_unit VARCHAR);
 CREATE TABLE IF NOT EXISTS columns (
     table_name VARCHAR, column_name VARCHAR, unit VARCHAR, description VARCHAR);
 """
@@ -85,6 +88,8 @@ _COLUMNS = [
     ("scenarios", "overrides", "JSON", "multipliers and parameters applied to the base"),
     ("scenarios", "solver", "", "solver library and version on the worker that solved it"),
     ("runs", "solver_libraries", "JSON", "solver library versions where the sweep was started"),
+    ("sector_info", "position", "", "order of the sector in the base scenario's sectors table"),
+    ("sector_info", "capacity_unit", "", "the base scenario's capacity unit of the sector"),
     ("scenarios", "alternative_optima", "", "an optimum (either mode) is not unique"),
     ("scenarios", "wall_s", "s", "time to solve the variant in both modes"),
     *(("scenarios", n, u, d) for n, u, d in SCENARIO_METRICS),
@@ -165,10 +170,15 @@ class Store:
         self.interrupted = False
 
     @classmethod
-    def open(cls, path: str | Path, identity: dict[str, str]) -> Store:
+    def open(
+        cls, path: str | Path, identity: dict[str, str], sectors: pd.DataFrame | None = None
+    ) -> Store:
         """Create the store, or open an existing one after checking its identity.
 
         ``identity`` holds ``dataset_sha256``, ``model_version`` and ``sweep`` (name).
+        ``sectors`` (the base scenario's ``sector``, ``name``, ``capacity_unit``,
+        ``output_unit``) is recorded in ``sector_info`` when the store is created, so
+        reports name and measure the sweep's own sectors.
         """
         path = Path(path)
         fresh = not path.exists()
@@ -183,6 +193,12 @@ class Store:
                 rows = [("store_version", STORE_VERSION), *sorted(identity.items())]
                 con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
                 con.executemany("INSERT INTO columns VALUES (?, ?, ?, ?)", _COLUMNS)
+                if sectors is not None:
+                    rows = sectors[["sector", "name", "capacity_unit", "output_unit"]]
+                    con.executemany(
+                        "INSERT INTO sector_info VALUES (?, ?, ?, ?, ?)",
+                        [(r[0], i, r[1], r[2], r[3]) for i, r in enumerate(rows.itertuples(False))],
+                    )
                 con.execute("COMMIT")
             else:
                 store._check(identity)
@@ -356,7 +372,7 @@ def read_store(path: str | Path, tables: tuple[str, ...] | None = None) -> dict[
     try:
         if not _has_table(con, "meta"):
             raise StoreError(f"{display_path(path)}: not a dupopt store (no meta table)")
-        names = tables or (*TABLES, "meta", "runs", "sweep_files", "columns")
+        names = tables or (*TABLES, "meta", "runs", "sweep_files", "sector_info", "columns")
         return {name: con.execute(f"SELECT * FROM {name}").df() for name in names}
     finally:
         con.close()
