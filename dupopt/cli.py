@@ -166,7 +166,7 @@ def run(
     gap = compare(observed, coordinated)
     draw = None
     if not no_report:
-        from geo.report import draw_report as draw
+        from geo.reports.run_report import draw_report as draw
     # Results, solver logs and report are staged together and swapped in at once.
     logs = "".join(f"=== {r.mode} ({r.solver}) ===\n{r.log}\n" for r in (coordinated, observed))
     write_results(
@@ -204,11 +204,11 @@ def report(results: Path, output: Path | None) -> None:
     robustness maps).
     """
     if results.is_file():
-        from geo.batch_report import render_batch_report
+        from geo.reports.sweep_report import render_batch_report
 
         click.echo(f"Report: {render_batch_report(results, output)}")
         return
-    from geo.report import render_report
+    from geo.reports.run_report import render_report
 
     # Refuses a folder that is not `dupopt run` results (naming what it is instead).
     click.echo(f"Report: {render_report(results, output)}")

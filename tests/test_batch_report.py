@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo import batch_report
-from geo.batch_report import BatchReportError, render_batch_report
+from geo.reports import sweep_report as batch_report
+from geo.reports.sweep_report import BatchReportError, render_batch_report
 from optimizer.analysis import sweep_statistics
 from optimizer.analysis.comparison import CAPACITY_EPS
 from optimizer.sweeps.driver import run_sweep

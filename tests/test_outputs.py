@@ -18,8 +18,9 @@ import pytest
 
 import optimizer
 from dupopt.cli import main
-from geo import batch_report, maps
-from geo import report as geo_report
+from geo import maps
+from geo.reports import run_report as geo_report
+from geo.reports import sweep_report as batch_report
 from optimizer.errors import ScenarioError
 from optimizer.output.folders import (
     MANIFEST,

@@ -31,6 +31,10 @@ def test_wheel_ships_the_dataset(tmp_path):
     for name in shipped:
         assert f"optimizer/data/{name}" in names
     assert "geo/__init__.py" in names
+    templates = sorted((ROOT / "geo" / "reports" / "templates").glob("*.j2"))
+    assert templates, "no report templates found in the checkout"
+    for template in templates:  # the reports render from these at run time
+        assert f"geo/reports/templates/{template.name}" in names
     assert "optimizer/scenario/plausible_ranges.csv" in names  # the loader needs it
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()

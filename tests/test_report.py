@@ -12,7 +12,7 @@ import pytest
 
 import optimizer
 from dupopt.cli import main
-from geo.report import report_context
+from geo.reports.run_report import report_context
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -140,3 +140,17 @@ def test_report_in_a_headless_browser(report_dir):
     assert external == [], f"external requests: {external}"
     assert n_images >= 10 and broken == []
     assert float(first) == min(values)
+
+
+def test_both_report_pages_take_styles_and_sorting_from_the_shared_base():
+    """The run and the sweep page extend base.html.j2; neither carries its own copy of
+    the page head, the table styles or the sorting script."""
+    from geo.reports.html import TEMPLATES
+
+    base = (TEMPLATES / "base.html.j2").read_text(encoding="utf-8")
+    assert "<script>" in base and "<style>" in base and "th.sorted-asc" in base
+    for page in ("run.html.j2", "sweep.html.j2"):
+        text = (TEMPLATES / page).read_text(encoding="utf-8")
+        assert text.startswith('{%- extends "base.html.j2" -%}'), page
+        for copied in ("<script>", "<style>", "<head>", "th.sorted-asc", 'table.sortable")'):
+            assert copied not in text, (page, copied)

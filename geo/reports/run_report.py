@@ -7,22 +7,18 @@ inline, and every string that comes from data is escaped by Jinja2.
 
 from __future__ import annotations
 
-import math
 import shutil
 from pathlib import Path
 
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from geo import maps
+from geo.reports.html import REPORT_FILE, report_folder, table, write_page, write_tables
 from optimizer.analysis.comparison import headline_notes
 from optimizer.model.results import NON_RESOURCE_TERMS
 from optimizer.output.folders import require_kind, staged_output, to_json
 from optimizer.output.results_folder import read_results
-from optimizer.scenario.readers import display_path
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-REPORT_FILE = "report.html"
 #: What a report adds to a folder; the rest of a results folder is results.
 REPORT_ENTRIES = frozenset({REPORT_FILE, "figures", "tables"})
 QUALITY = ("reported", "estimated", "assumed")
@@ -72,23 +68,6 @@ def national_sentence(headline: pd.DataFrame) -> str:
     )
 
 
-def _cell(value: object) -> dict:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if isinstance(value, float) and math.isnan(value):
-            return {"shown": "", "sort": "", "text": False}
-        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
-        return {"shown": shown, "sort": repr(value), "text": False}
-    return {"shown": str(value), "sort": str(value), "text": True}
-
-
-def _table(frame: pd.DataFrame, title: str, unit: str, csv: str) -> dict:
-    rows = [
-        [_cell(v.item() if hasattr(v, "item") else v) for v in row]
-        for row in frame.itertuples(index=False)
-    ]
-    return {"title": title, "unit": unit, "csv": csv, "columns": list(frame.columns), "rows": rows}
-
-
 def quality_shares(scenario: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Share of value rows by quality flag per scenario table (from the saved inputs)."""
     counts = {
@@ -96,9 +75,9 @@ def quality_shares(scenario: dict[str, pd.DataFrame]) -> pd.DataFrame:
         for name, frame in sorted(scenario.items())
         if "quality" in frame.columns and len(frame)
     }
-    table = pd.DataFrame(counts).T
-    table.loc["all"] = table.sum()
-    return table.div(table.sum(axis=1), axis=0)
+    shares = pd.DataFrame(counts).T
+    shares.loc["all"] = shares.sum()
+    return shares.div(shares.sum(axis=1), axis=0)
 
 
 def _figures(results: dict, folder: Path) -> dict[str, list[dict]]:
@@ -230,7 +209,10 @@ def report_context(results: dict, manifest: dict) -> dict:
         "national_sentence": national_sentence(comp["headline"]),
         "sector_sentences": sector_sentences(summary, sector_names),
         "notes": notes,
-        "tables": [_table(f, title, unit, f"tables/{stem}.csv") for f, title, unit, stem in tables],
+        # Floats with four significant digits, however large, as the run report shows them.
+        "tables": [
+            table(f, stem, title, unit, round_large=False) for f, title, unit, stem in tables
+        ],
         "table_frames": {stem: f for f, _t, _u, stem in tables},
         "quality": {
             "columns": list(quality.columns),
@@ -279,21 +261,15 @@ def draw_report(results_dir: str | Path, folder: str | Path | None = None) -> Pa
     with maps.sector_names(dict(names)):  # the run's own sectors, in its order
         context = report_context(results, manifest)
         figures = _figures(results, folder)
-    (folder / "tables").mkdir()
-    for stem, frame in context.pop("table_frames").items():
-        frame.to_csv(folder / "tables" / f"{stem}.csv", index=False, lineterminator="\n")
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html", "j2"]),
-    )
-    html = env.get_template("report.html.j2").render(
+    write_tables(folder, context.pop("table_frames"))
+    return write_page(
+        folder,
+        "run.html.j2",
         **context,
         sector_figures=figures["sector"],
         region_figures=figures["region"],
         chart_figures=figures["chart"],
     )
-    (folder / REPORT_FILE).write_text(html, encoding="utf-8")
-    return folder / REPORT_FILE
 
 
 def render_report(results_dir: str | Path, out_dir: str | Path | None = None) -> Path:
@@ -336,11 +312,6 @@ def render_report(results_dir: str | Path, out_dir: str | Path | None = None) ->
             draw_report(stage)
         return results_dir / REPORT_FILE
     out_dir = Path(out_dir)
-    with staged_output(
-        out_dir,
-        "report",
-        inputs=[(results_dir, "the results folder")],
-        manifest={"source": display_path(results_dir), "source_kind": "run"},
-    ) as stage:
+    with report_folder(out_dir, results_dir, "the results folder", "run") as stage:
         draw_report(results_dir, stage)
     return out_dir / REPORT_FILE

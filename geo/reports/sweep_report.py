@@ -6,10 +6,11 @@
 :mod:`optimizer.analysis.sweep_statistics`, draws the figures with the map machinery of
 :mod:`geo.maps`, and writes ``report.html`` with ``figures/`` (PNG for every figure, SVG
 too for the charts; the maps' SVGs would be about 1 MB each) and ``tables/`` (CSV) into
-one folder. As :mod:`geo.report`, the page opens offline (no external resources; the
-sorting script is inline) and every string from the store is escaped by Jinja2. The
+one folder. As :mod:`geo.reports.run_report`, the page extends the shared template of
+:mod:`geo.reports.html` and opens offline (no external resources; the sorting script is
+inline), and every string from the store is escaped by Jinja2. The
 folder is built in a hidden staging folder next to it and swapped in as a whole
-(:func:`optimizer.output.folders.staged_output`), so an interrupted render leaves the
+(:func:`geo.reports.html.report_folder`), so an interrupted render leaves the
 previous report (or none), never a half-written one; a folder that is not a dupopt
 report is refused, never replaced.
 
@@ -21,17 +22,16 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from geo.reports.html import REPORT_FILE, report_folder, table, write_page, write_tables
 from optimizer.analysis import sweep_statistics as bt
 from optimizer.analysis.comparison import CAPACITY_EPS
-from optimizer.output.folders import OutputError, staged_output
-from optimizer.scenario.readers import display_path
+from optimizer.output.folders import OutputError
 from optimizer.sweeps.store import read_store
 
 __all__ = [
@@ -46,9 +46,7 @@ __all__ = [
     "ties_note",
 ]
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-TEMPLATE = "batch_report.html.j2"
-REPORT_FILE = "report.html"
+TEMPLATE = "sweep.html.j2"
 #: Draw individual scenarios as points over the boxes up to this many scenarios.
 _MAX_POINTS = 400
 
@@ -696,48 +694,6 @@ def _figures(tables: dict[str, pd.DataFrame], folder: Path) -> list[dict]:
 # ---------------------------------------------------------------------------------------
 
 
-def _cell(value: object, limit: int | None = None) -> dict:
-    """Shown text, sort key and alignment of a table cell; text beyond ``limit``
-    characters is cut in the page (``full`` keeps it for the tooltip; the CSV has it)."""
-    if isinstance(value, (bool, np.bool_)):
-        return {"shown": "yes" if value else "no", "sort": str(int(value)), "text": False}
-    if isinstance(value, (int, np.integer)):
-        return {"shown": f"{int(value):,}", "sort": str(int(value)), "text": False}
-    if isinstance(value, (float, np.floating)):
-        if not math.isfinite(value):
-            return {"shown": "", "sort": "", "text": False}
-        shown = f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:,.4g}"
-        return {"shown": shown, "sort": repr(float(value)), "text": False}
-    if value is None or value is pd.NA or value is pd.NaT:
-        return {"shown": "", "sort": "", "text": True}
-    text = str(value)
-    if limit is not None and len(text) > limit:
-        return {"shown": text[:limit] + " …", "sort": text, "text": True, "full": text}
-    return {"shown": text, "sort": text, "text": True}
-
-
-def _table(
-    frame: pd.DataFrame,
-    stem: str,
-    title: str,
-    unit: str | None = None,
-    cut: Mapping[str, int] | None = None,
-) -> dict:
-    limits = [(cut or {}).get(str(c)) for c in frame.columns]
-    rows = [
-        [_cell(v, n) for v, n in zip(row, limits, strict=True)]
-        for row in frame.itertuples(index=False)
-    ]
-    return {
-        "id": stem,
-        "title": title,
-        "unit": unit if unit is not None else frame.attrs.get("unit", ""),
-        "csv": f"tables/{stem}.csv",
-        "columns": [str(c) for c in frame.columns],
-        "rows": rows,
-    }
-
-
 def report_context(tables: dict[str, pd.DataFrame], store: Path) -> dict:
     """Everything the template shows except figures, and the frames to write as CSV.
 
@@ -806,7 +762,7 @@ def report_context(tables: dict[str, pd.DataFrame], store: Path) -> dict:
         "ties_note": ties_note(tables),
         "sweeps": sweeps,
         "tables": {
-            stem: _table(frame, stem, title, unit, cut={"overrides": 160})
+            stem: table(frame, stem, title, unit, cut={"overrides": 160})
             for stem, (frame, title, unit) in frames.items()
         },
         "table_frames": {stem: frame for stem, (frame, _t, _u) in frames.items()},
@@ -883,25 +839,13 @@ def render_batch_report(store: Path, output: Path | None = None) -> Path:
     store = Path(store)
     output = Path(output) if output is not None else default_output(store)
     tables = read_store(store)
-    with staged_output(
-        output,
-        "report",
-        inputs=[(store, "the store")],
-        manifest={"source": display_path(store), "source_kind": "store"},
-    ) as stage:
+    with report_folder(output, store, "the store", "store") as stage:
         info = bt.sector_info(tables)
         # Name and order the sweep's own sectors (shipped names only for an old store).
         with maps.sector_names(info["name"].to_dict() if len(info) else maps.SECTOR_NAMES):
             context = report_context(tables, store)
             figures = _figures(tables, stage)
         (stage / "figures").mkdir(exist_ok=True)
-        (stage / "tables").mkdir()
-        for stem, frame in context.pop("table_frames").items():
-            frame.to_csv(stage / "tables" / f"{stem}.csv", index=False, lineterminator="\n")
-        env = Environment(
-            loader=FileSystemLoader(TEMPLATES),
-            autoescape=select_autoescape(["html", "j2"]),
-        )
-        html = env.get_template(TEMPLATE).render(**context, figures=figures)
-        (stage / REPORT_FILE).write_text(html, encoding="utf-8")
+        write_tables(stage, context.pop("table_frames"))
+        write_page(stage, TEMPLATE, **context, figures=figures)
     return output / REPORT_FILE

@@ -101,8 +101,8 @@ def write_results(
         Text files to add at the top of the folder, by file name (e.g. a solver log).
     report
         Called with the staging folder once the tables and manifest are written, e.g.
-        :func:`geo.report.draw_report`: what it writes is part of the same swap, so the
-        results and their report appear together or not at all.
+        :func:`geo.reports.run_report.draw_report`: what it writes is part of the same
+        swap, so the results and their report appear together or not at all.
 
     Examples
     --------
