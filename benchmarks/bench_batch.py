@@ -50,7 +50,7 @@ financing_rate = {{ distribution = "triangular", low = 0.8, mode = 1.0, high = 1
 
 
 def run(mode: str, n: int, folder: Path, workers: int) -> dict:
-    from optimizer import batch
+    from optimizer.sweeps import worker as batch
     from optimizer.sweeps.driver import run_sweep
     from optimizer.sweeps.store import query
     from optimizer.sweeps.sweep_file import load_sweep
