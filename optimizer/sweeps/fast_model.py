@@ -55,9 +55,10 @@ class StructureMismatch(DupoptError):
 class VariantResult:
     """One mode's solution of one variant, reduced to what sweeps keep.
 
-    Arrays are aligned on :attr:`ParametricModel.index` (region, sector): capacity and
-    production in sector units, stranded capacity, its capital value and the debt tied to
-    it in CNY bn. A solve that did not reach optimality (``status`` says why) has no
+    Arrays are aligned on :attr:`ParametricModel.index` (region, sector, year): capacity
+    and production in sector units, stranded capacity, its capital value and the debt tied
+    to it in CNY bn. ``unmet`` is aligned on :attr:`ParametricModel.sector_years` and
+    ``year_terms`` on :attr:`ParametricModel.years`. A solve that did not reach optimality (``status`` says why) has no
     figures: ``objective`` and ``total_cost`` are NaN, ``terms`` is empty and the arrays
     are None.
     """
@@ -72,7 +73,8 @@ class VariantResult:
     capital_cny_bn: np.ndarray | None = None
     stranded_capital_cny_bn: np.ndarray | None = None
     stranded_debt_cny_bn: np.ndarray | None = None
-    unmet: np.ndarray | None = None  # by sector (ParametricModel.sectors), output units
+    unmet: np.ndarray | None = None  # by (sector, year), output units
+    year_terms: dict[str, np.ndarray] = field(default_factory=dict)  # CNY bn/yr by year
     alternative_optima: bool | None = None
     solve_s: float = 0.0
 
@@ -147,9 +149,10 @@ class ParametricModel:
             for c in ("financing_rate", "cost_factor", "fiscal_capacity")
         }
         cap = lp.variables["capacity"]
-        self.index = pd.MultiIndex.from_arrays(
-            [cap.index.get_level_values("region"), cap.index.get_level_values("sector")],
-            names=["region", "sector"],
+        self.index = cap.index
+        self.years = pd.Index(d.years, name="year")
+        self.sector_years = pd.MultiIndex.from_product(
+            [self.sectors, self.years], names=["sector", "year"]
         )
         self._cap = self._where(cap.index, cap.columns)
         self._prod_cols = lp.variables["production"].columns
@@ -212,6 +215,13 @@ class ParametricModel:
             "min_scale": d.min_scale(),
         }
         self._transport = lp.objective_terms["transport"]
+        # Position in :attr:`years` of every column (each block is indexed by year).
+        self._column_year = np.concatenate(
+            [
+                self.years.get_indexer(b.index.get_level_values("year"))
+                for b in lp.variables.values()
+            ]
+        )
         self._demand0 = self._total(d.demand)
         self._exports0 = self._total(d.exports)
 
@@ -220,11 +230,17 @@ class ParametricModel:
         """Position in :attr:`sectors` of each (region, sector) cell of :attr:`index`."""
         return self._cap["s"]
 
+    @property
+    def cell_sector_years(self) -> np.ndarray:
+        """Position in :attr:`sector_years` of each cell of :attr:`index`."""
+        return self._cap["s"] * len(self.years) + self._cap["t"]
+
     def _where(self, index: pd.MultiIndex, columns: np.ndarray) -> dict[str, np.ndarray]:
         names = index.names
         out = {"cols": columns, "s": self.sectors.get_indexer(index.get_level_values("sector"))}
         if "region" in names:
             out["r"] = self.regions.get_indexer(index.get_level_values("region"))
+        out["t"] = self.years.get_indexer(index.get_level_values("year"))
         return out
 
     def _rows(self, name: str) -> dict[str, np.ndarray] | None:
@@ -423,10 +439,15 @@ class ParametricModel:
         stranded = np.clip(cap - prod / umax, 0.0, None)
         capex = new["capex"][c["s"]]
         share = S["debt_share"][c["s"]]
-        unmet = np.zeros(len(self.sectors))
+        n_t = len(self.years)
+        unmet = np.zeros(len(self.sector_years))
         for name in ("unmet", "unmet_export"):
             u = self._unmet[name]
-            np.add.at(unmet, u["s"], x[u["cols"]])
+            np.add.at(unmet, u["s"] * n_t + u["t"], x[u["cols"]])
+        year_of = self._column_year
+        year_terms = {}
+        for t, (cols, coef) in new["terms"].items():
+            year_terms[t] = np.bincount(year_of[cols], coef * x[cols], minlength=n_t)
         return VariantResult(
             mode=self.mode,
             status=Status.OPTIMAL,
@@ -439,6 +460,7 @@ class ParametricModel:
             stranded_capital_cny_bn=capex * stranded,
             stranded_debt_cny_bn=share * capex * stranded,
             unmet=unmet,
+            year_terms=year_terms,
             alternative_optima=(
                 highs.has_ties(
                     self.h,
