@@ -73,20 +73,35 @@ def test_arrays_equal_a_rebuild_of_the_varied_scenario(variant, mode, extras):
     fast = model.arrays(ov)
     lp, _ = build(ov.apply(scenario), mode, arcs)
     assert fast["cost"] == pytest.approx(lp.cost(), rel=1e-12, abs=0)
-    assert np.array_equal(fast["upper"], lp.bounds()[1])
+    lower, upper = lp.bounds()
+    assert np.array_equal(fast["lower"], lower) and np.array_equal(fast["upper"], upper)
     lo, hi = lp.row_bounds()
     assert np.array_equal(fast["row_lower"], lo) and np.array_equal(fast["row_upper"], hi)
-    a = lp.matrix("csr")
-    for name, values in fast["coeffs"].items():
-        rows, cols = model.matrix_entries(name)
-        assert values == pytest.approx(np.asarray(a[rows, cols]).ravel(), rel=1e-12)
-    # Every varied coefficient is covered: the rest of the matrix is unchanged.
-    base = build(scenario, mode, arcs)[0].matrix("csr")
-    changed = set(zip(*(a != base).nonzero(), strict=True))
-    covered = set()
-    for name in fast["coeffs"]:
-        covered |= set(zip(*map(np.asarray, model.matrix_entries(name)), strict=True))
-    assert changed <= covered
+    # Same structure, so the matrix entries line up one to one.
+    rows, cols, values = lp.entries()
+    fast_rows, fast_cols, _ = model.lp.entries()
+    assert np.array_equal(rows, fast_rows) and np.array_equal(cols, fast_cols)
+    assert fast["entries"] == pytest.approx(values, rel=1e-12, abs=1e-15)
+    assert list(model.lp.objective_terms) == list(lp.objective_terms)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_scaled_inputs_equal_the_inputs_of_the_varied_scenario(variant):
+    """Overrides.scale (the fast path) and Overrides.apply (the tables) vary the same
+    numbers by the same factors."""
+    scenario, arcs = _with_extras(True, True)
+    ov = Overrides.from_mapping(VARIANTS[variant])
+    _, data = build(scenario, "coordinated", arcs)
+    scaled = ov.scale(data.inputs, data)
+    cold = build(ov.apply(scenario), "coordinated", arcs)[1].inputs
+    for field in ("demand", "exports", "observed", "tranche_max", "distance_km"):
+        assert getattr(scaled, field) == pytest.approx(getattr(cold, field), rel=1e-12)
+    for group in ("sector", "region"):
+        a, b = getattr(scaled, group), getattr(cold, group)
+        assert a.keys() == b.keys()
+        for key in a:
+            assert a[key] == pytest.approx(b[key], rel=1e-12, nan_ok=True), (group, key)
+    assert scaled.parameters == cold.parameters
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -103,7 +118,7 @@ def test_hot_solves_reach_the_cold_optimum(plain, mode):
         assert hot.status.ok and cold.status.ok
         assert hot.objective == pytest.approx(cold.objective, rel=1e-9)
         assert hot.total_cost == pytest.approx(cold.total_cost, rel=1e-9)
-        alloc = cold.allocation.set_index(["region", "sector"]).reindex(model.index)
+        alloc = cold.allocation.set_index(["region", "sector", "year"]).reindex(model.index)
         assert hot.capacity == pytest.approx(alloc["capacity"].to_numpy(), rel=1e-6, abs=1e-7)
         assert hot.stranded_debt_cny_bn == pytest.approx(
             alloc["stranded_debt_cny_bn"].to_numpy(), rel=1e-6, abs=1e-7

@@ -4,17 +4,34 @@ The formulation (:mod:`optimizer.model.formulation`) declares the math once into
 :class:`LinearProgram`; backends (:mod:`optimizer.model.backends`) render it as a HiGHS model,
 a Pyomo ``ConcreteModel`` or a PuLP problem. Coefficients are gathered as sparse COO
 triplets, so building a large model is a few vectorised numpy operations.
+
+Structure and numbers are declared together but kept apart: a block's index and sparsity
+pattern are fixed when it is added, while any bound, right-hand side, matrix coefficient or
+cost may be given as a *value function* of the model's inputs (``f(inputs) -> array``).
+The program evaluates those functions once when they are declared and again on
+:meth:`LinearProgram.update`, so a re-solve with new inputs re-evaluates the same
+functions the cold build used and nothing else.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 SENSES = ("<=", ">=", "==")
+
+#: A number, an array, or a function of the inputs returning one (a value function).
+#: An objective coefficient function may return None: the term is then absent.
+Value = float | np.ndarray | Callable[[Any], Any]
+
+
+def _evaluate(value: Value, inputs: Any) -> Any:
+    return value(inputs) if callable(value) else value
 
 
 @dataclass
@@ -85,16 +102,63 @@ class LinearProgram:
 
     variables: dict[str, VariableBlock] = field(default_factory=dict)
     constraints: dict[str, ConstraintBlock] = field(default_factory=dict)
-    objective_terms: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: The inputs value functions are evaluated on (see :meth:`update`).
+    inputs: Any = None
     _rows: list[np.ndarray] = field(default_factory=list, repr=False)
     _cols: list[np.ndarray] = field(default_factory=list, repr=False)
     _vals: list[np.ndarray] = field(default_factory=list, repr=False)
+    # Per matrix term: which of its declared entries exist (variable position >= 0), the
+    # shape its coefficients broadcast to, and its value function (None: constant).
+    _keep: list[np.ndarray] = field(default_factory=list, repr=False)
+    _coef_fns: list[tuple[int, tuple[int, ...], Callable] | None] = field(
+        default_factory=list, repr=False
+    )
+    # (block, attribute, function): variable bounds and right-hand sides to re-evaluate.
+    _array_fns: list[tuple[Any, str, Callable]] = field(default_factory=list, repr=False)
+    # Objective contributions: (term, columns, coefficient value, evaluated coefficients).
+    _objective: list[list[Any]] = field(default_factory=list, repr=False)
+    _entries: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     n_cols: int = 0
     n_rows: int = 0
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.n_rows, self.n_cols
+
+    def _array(self, value: Value, n: int, block: Any, attribute: str) -> np.ndarray:
+        """Evaluate ``value`` to an array of ``n`` and remember its function for updates."""
+        if callable(value):
+            self._array_fns.append((block, attribute, value))
+        return np.broadcast_to(np.asarray(_evaluate(value, self.inputs), dtype=float), n).copy()
+
+    def update(self, inputs: Any) -> None:
+        """Re-evaluate every value function on ``inputs``, in place (structure unchanged).
+
+        Examples
+        --------
+        >>> idx = pd.MultiIndex.from_tuples([("a",), ("b",)], names=["region"])
+        >>> lp = LinearProgram(inputs={"demand": np.array([1.0, 2.0])})
+        >>> _ = lp.add_variables("x", idx)
+        >>> rows = lp.add_constraints(
+        ...     "cover", idx, [("x", np.arange(2), np.arange(2), 1.0)], ">=",
+        ...     lambda inputs: inputs["demand"],
+        ... )
+        >>> lp.update({"demand": np.array([3.0, 4.0])})
+        >>> lp.constraints["cover"].rhs.tolist()
+        [3.0, 4.0]
+        """
+        self.inputs = inputs
+        for block, attribute, fn in self._array_fns:
+            setattr(
+                block, attribute, np.broadcast_to(np.asarray(fn(inputs), float), block.size).copy()
+            )
+        for k, entry in enumerate(self._coef_fns):
+            if entry is not None:
+                _, shape, fn = entry
+                coef = np.broadcast_to(np.asarray(fn(inputs), dtype=float), shape)
+                self._vals[k] = coef[self._keep[k]]
+        for item in self._objective:
+            item[3] = self._cost_values(item[2], item[1].shape)
 
     def add_variables(
         self,
@@ -112,15 +176,10 @@ class LinearProgram:
             raise ValueError(f"variable block {name!r} exists already")
         n = len(index)
         block = VariableBlock(
-            name,
-            index,
-            self.n_cols,
-            np.broadcast_to(np.asarray(lower, dtype=float), n).copy(),
-            np.broadcast_to(np.asarray(upper, dtype=float), n).copy(),
-            integer,
-            unit,
-            doc,
+            name, index, self.n_cols, np.zeros(n), np.zeros(n), integer, unit, doc
         )
+        block.lower = self._array(lower, n, block, "lower")
+        block.upper = self._array(upper, n, block, "upper")
         self.variables[name] = block
         self.n_cols += n
         return block
@@ -139,8 +198,9 @@ class LinearProgram:
 
         Each term is ``(variable block, row positions, variable positions, coefficients)``:
         coefficient k multiplies variable ``positions[k]`` of the block in row
-        ``row positions[k]`` of this constraint block. Variable positions < 0 and zero
-        coefficients are skipped; a row position outside the block raises ``ValueError``.
+        ``row positions[k]`` of this constraint block. Variable positions < 0 are skipped
+        (zero coefficients are dropped from :meth:`matrix`); a row position outside the
+        block raises ``ValueError``. Coefficients and ``rhs`` may be value functions.
         """
         if sense not in SENSES:
             raise ValueError(f"sense must be one of {SENSES}, got {sense!r}")
@@ -149,19 +209,15 @@ class LinearProgram:
         if name in self.constraints:
             raise ValueError(f"constraint block {name!r} exists already")
         n = len(index)
-        block = ConstraintBlock(
-            name,
-            index,
-            self.n_rows,
-            sense,
-            np.broadcast_to(np.asarray(rhs, dtype=float), n).copy(),
-            doc,
-        )
-        for var, row_pos, var_pos, coef in terms:
+        block = ConstraintBlock(name, index, self.n_rows, sense, np.zeros(n), doc)
+        block.rhs = self._array(rhs, n, block, "rhs")
+        for var, row_pos, var_pos, value in terms:
             vblock = self.variables[var]
             row_pos, var_pos = np.asarray(row_pos), np.asarray(var_pos)
-            coef = np.broadcast_to(np.asarray(coef, dtype=float), row_pos.shape)
-            keep = (var_pos >= 0) & (coef != 0)
+            coef = np.broadcast_to(
+                np.asarray(_evaluate(value, self.inputs), dtype=float), row_pos.shape
+            )
+            keep = var_pos >= 0
             stray = keep & ((row_pos < 0) | (row_pos >= n))
             if stray.any():
                 # A row position of -1 would land in the previous block's last row.
@@ -172,29 +228,69 @@ class LinearProgram:
             self._rows.append(row_pos[keep] + block.start)
             self._cols.append(var_pos[keep] + vblock.start)
             self._vals.append(coef[keep])
+            self._keep.append(keep)
+            self._coef_fns.append(
+                (len(self._vals) - 1, row_pos.shape, value) if callable(value) else None
+            )
+        self._entries = None
         self.constraints[name] = block
         self.n_rows += n
         return block
 
     def add_objective(
-        self, term: str, var: str, positions: np.ndarray, coefficients: np.ndarray
+        self, term: str, var: str, positions: np.ndarray, coefficients: Value
     ) -> None:
-        """Add cost ``coefficients`` on variables ``positions`` of block ``var`` to a term."""
-        vblock = self.variables[var]
-        cols = np.asarray(positions) + vblock.start
-        coef = np.broadcast_to(np.asarray(coefficients, dtype=float), cols.shape)
-        if term in self.objective_terms:
-            old_cols, old_coef = self.objective_terms[term]
-            cols, coef = np.concatenate([old_cols, cols]), np.concatenate([old_coef, coef])
-        self.objective_terms[term] = (cols, np.array(coef))
+        """Add cost ``coefficients`` on variables ``positions`` of block ``var`` to a term.
+
+        ``coefficients`` may be a value function; where it returns None the contribution
+        is absent (a term with no contribution is not reported)."""
+        cols = np.asarray(positions) + self.variables[var].start
+        self._objective.append(
+            [term, cols, coefficients, self._cost_values(coefficients, cols.shape)]
+        )
+
+    def _cost_values(self, value: Value, shape: tuple[int, ...]) -> np.ndarray | None:
+        coef = _evaluate(value, self.inputs)
+        if coef is None:
+            return None
+        return np.array(np.broadcast_to(np.asarray(coef, dtype=float), shape))
+
+    @property
+    def objective_terms(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Each objective term's (columns, coefficients), in the order terms were added."""
+        parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for term, cols, _, coef in self._objective:
+            if coef is not None:
+                parts.setdefault(term, []).append((cols, coef))
+        return {
+            t: (np.concatenate([c for c, _ in p]), np.concatenate([v for _, v in p]))
+            if len(p) > 1
+            else p[0]
+            for t, p in parts.items()
+        }
 
     # -- assembled arrays ---------------------------------------------------------------
     def cost(self) -> np.ndarray:
         """The objective coefficients c (sum over terms)."""
         c = np.zeros(self.n_cols)
-        for cols, coef in self.objective_terms.values():
-            np.add.at(c, cols, coef)
+        for _, cols, _, coef in self._objective:
+            if coef is not None:
+                np.add.at(c, cols, coef)
         return c
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The matrix's structural entries: (rows, columns, values), one per distinct
+        position, values summed over the terms that share it (zeros kept, so positions
+        stay aligned across :meth:`update`)."""
+        if self._entries is None:
+            rows = np.concatenate(self._rows) if self._rows else np.zeros(0, dtype=np.int64)
+            cols = np.concatenate(self._cols) if self._cols else np.zeros(0, dtype=np.int64)
+            key = rows.astype(np.int64) * max(self.n_cols, 1) + cols
+            unique, inverse = np.unique(key, return_inverse=True)
+            self._entries = (unique // max(self.n_cols, 1), unique % max(self.n_cols, 1), inverse)
+        rows, cols, inverse = self._entries
+        vals = np.concatenate(self._vals) if self._vals else np.zeros(0)
+        return rows, cols, np.bincount(inverse, vals, minlength=rows.size)
 
     def matrix(self, fmt: str = "csc") -> sp.spmatrix:
         """The constraint matrix A (duplicate entries summed)."""
@@ -204,7 +300,8 @@ class LinearProgram:
         else:
             rows = cols = np.zeros(0, dtype=int)
             vals = np.zeros(0)
-        a = sp.coo_array((vals, (rows, cols)), shape=self.shape)
+        keep = vals != 0
+        a = sp.coo_array((vals[keep], (rows[keep], cols[keep])), shape=self.shape)
         return a.asformat(fmt)
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:

@@ -46,6 +46,8 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import Issue, ScenarioError
+from optimizer.model.data import Inputs, ModelData
+from optimizer.model.formulation import structural_switches
 from optimizer.scenario.parameters import ModelParameters
 from optimizer.scenario.scenario import Scenario
 
@@ -58,8 +60,9 @@ TARGETS: dict[str, str] = {
     "cost_factor": "region",
     "fiscal_capacity": "region",
 }
-#: Parameters that change the model's structure (other variables or constraints).
-STRUCTURAL = ("fiscal_limit", "min_plant_scale")
+#: Parameters that change the model's structure (other variables or constraints), as the
+#: formulation's families declare them.
+STRUCTURAL = structural_switches()
 ALL = "*"
 
 
@@ -175,10 +178,42 @@ class Overrides:
         if issues:
             raise ScenarioError(issues)
 
-    def structure(self, base: ModelParameters) -> tuple[bool, bool]:
-        """The structural parameters (fiscal limit, minimum plant scale) after overrides."""
+    def structure(self, base: ModelParameters) -> tuple[bool, ...]:
+        """The structural parameters (:data:`STRUCTURAL`, e.g. fiscal limit and minimum
+        plant scale) after overrides."""
         merged = {**base.__dict__, **self.parameters}
-        return tuple(bool(merged[name]) for name in STRUCTURAL)  # type: ignore[return-value]
+        return tuple(bool(merged[name]) for name in STRUCTURAL)
+
+    def scale(self, inputs: Inputs, data: ModelData) -> Inputs:
+        """The varied model inputs: what :meth:`apply` does to the scenario's tables, done
+        to the arrays of a built model (``data`` gives their index sets).
+
+        ``Inputs.from_data`` of a model built on ``apply(scenario)`` holds the same numbers
+        (``tests/test_parametric.py`` checks it), without re-reading the tables.
+
+        Examples
+        --------
+        >>> from optimizer import load_scenario
+        >>> data = ModelData.from_scenario(load_scenario())
+        >>> x = Overrides.from_mapping({"demand": 2.0}).scale(data.inputs, data)
+        >>> bool((x.demand == 2.0 * data.inputs.demand).all())
+        True
+        """
+        sectors, regions = data.sectors.index, data.regions.index
+        sector = dict(inputs.sector)
+        sector["capex"] = sector["capex"] * self.multiplier("capex", sectors)
+        region = dict(inputs.region)
+        for target in ("financing_rate", "cost_factor", "fiscal_capacity"):
+            if target in region:
+                region[target] = region[target] * self.multiplier(target, regions)
+        by_sector = {target: self.multiplier(target, sectors) for target in ("demand", "export")}
+        return inputs.replace(
+            sector=sector,
+            region=region,
+            demand=inputs.demand * by_sector["demand"][data.demand_sectors],
+            exports=inputs.exports * by_sector["export"][data.export_sectors],
+            parameters=ModelParameters(**{**inputs.parameters.__dict__, **self.parameters}),
+        )
 
     def multiplier(self, target: str, keys: pd.Index | list[str]) -> np.ndarray:
         """The combined multiplier of ``target`` for each key (sector or region code)."""

@@ -36,6 +36,7 @@ from optimizer.errors import DupoptError
 from optimizer.model.backends import highs
 from optimizer.scenario.scenario import Scenario
 from optimizer.sweeps.fast_model import ParametricModel, VariantResult
+from optimizer.sweeps.overrides import STRUCTURAL
 from optimizer.sweeps.sweep_file import Job
 
 MODES = ("observed", "coordinated")
@@ -79,7 +80,7 @@ class ChunkResult:
 
 def model_for(
     scenario: Scenario,
-    structure: tuple[bool, bool],
+    structure: tuple[bool, ...],
     mode: str,
     key: str,
     arcs: pd.DataFrame | None = None,
@@ -88,7 +89,8 @@ def model_for(
     cache_key = (key, structure, mode)
     model = _MODELS.get(cache_key)
     if model is None:
-        base = scenario.with_parameters(fiscal_limit=structure[0], min_plant_scale=structure[1])
+        # The structure is the value of each structural switch, in STRUCTURAL's order.
+        base = scenario.with_parameters(**dict(zip(STRUCTURAL, structure, strict=True)))
         model = ParametricModel(base, mode, arcs, threads=1)
         _MODELS[cache_key] = model
     _MODELS.move_to_end(cache_key)

@@ -1,0 +1,320 @@
+"""What the formulation is built from: index sets and tables (:class:`ModelData`), and
+the numbers every coefficient is a function of, aligned on them (:class:`Inputs`).
+
+:class:`ModelData` fixes the model's *structure*: which regions produce, which sectors,
+years, arcs, demand cells and cost tranches exist. :class:`Inputs` holds its *numbers* as
+plain numpy arrays in the order of those sets. The formulation declares structure from
+the first and values as functions of the second, so a sweep that varies numbers builds a
+new :class:`Inputs` (:meth:`optimizer.sweeps.overrides.Overrides.scale`) and re-evaluates.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import shortest_path
+
+from optimizer.errors import Issue, ScenarioError
+from optimizer.model.economics import capital_recovery_factor
+from optimizer.scenario.parameters import MODES, ModelParameters
+from optimizer.scenario.scenario import Scenario
+
+RTY = ["region", "sector", "year"]
+#: Label of export absorption where tables are indexed by region (unmet demand, penalties).
+EXPORT = "export"
+
+
+def take(values: np.ndarray, positions: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """``values[positions]``, with ``fill`` where a position is -1 (absent).
+
+    Examples
+    --------
+    >>> take(np.array([5.0, 6.0]), np.array([1, -1, 0])).tolist()
+    [6.0, 0.0, 5.0]
+    """
+    positions = np.asarray(positions)
+    out = np.full(positions.shape, fill, dtype=float)
+    ok = positions >= 0
+    out[ok] = np.asarray(values, dtype=float)[positions[ok]]
+    return out
+
+
+@dataclass
+class Inputs:
+    """The scenario's numbers, aligned on the index sets of a :class:`ModelData`.
+
+    Every bound, right-hand side, matrix coefficient and cost of the formulation is a
+    function of these arrays (and of nothing else that can vary), so changing a number
+    means building new ``Inputs`` and re-evaluating, never rebuilding the structure.
+
+    Attributes
+    ----------
+    sector
+        Per sector (order of ``ModelData.sectors``): each numeric parameter column (capex
+        in CNY bn per capacity unit, asset_life in years, ...), NaN where not given.
+    region
+        Per region (order of ``ModelData.regions``): each numeric attribute
+        (financing_rate in 1/yr, cost_factor, fiscal_capacity in CNY bn/yr, ...).
+    demand, exports, observed
+        Values of ``ModelData.demand``, ``.exports`` (output units) and ``.observed``
+        (capacity units), in their order.
+    tranche_max, tranche_multiplier
+        Per row of ``ModelData.tranches`` (capacity units; dimensionless).
+    distance_km
+        Per arc of ``ModelData.arcs`` (km).
+    reach_km
+        Producer x (node..., ``export``) shortest-path distances (km; ``inf`` where
+        unreachable), as ``ModelData.reach_km``.
+    parameters
+        The model parameters (weights, reserve margin, penalty factor, switches).
+
+    Examples
+    --------
+    >>> from optimizer import load_scenario
+    >>> x = Inputs.from_data(ModelData.from_scenario(load_scenario()))
+    >>> x.annualised_capex.shape == (len(x.region["financing_rate"]), len(x.sector["capex"]))
+    True
+    """
+
+    sector: dict[str, np.ndarray]
+    region: dict[str, np.ndarray]
+    demand: np.ndarray
+    exports: np.ndarray
+    observed: np.ndarray
+    tranche_max: np.ndarray
+    tranche_multiplier: np.ndarray
+    distance_km: np.ndarray
+    reach_km: np.ndarray
+    parameters: ModelParameters
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_data(cls, data: ModelData) -> Inputs:
+        """The numbers of ``data``'s tables, as arrays aligned on its index sets."""
+        sectors = data.sectors.select_dtypes("number")
+        regions = data.regions.select_dtypes("number")
+        return cls(
+            sector={c: sectors[c].to_numpy(float) for c in sectors},
+            region={c: regions[c].to_numpy(float) for c in regions},
+            demand=data.demand.to_numpy(float),
+            exports=data.exports.to_numpy(float),
+            observed=data.observed.to_numpy(float),
+            tranche_max=data.tranches["max_capacity"].to_numpy(float),
+            tranche_multiplier=data.tranches["cost_multiplier"].to_numpy(float),
+            distance_km=data.arcs["distance_km"].to_numpy(float),
+            reach_km=data.reach_km.to_numpy(float),
+            parameters=data.parameters,
+        )
+
+    def replace(self, **changes: Any) -> Inputs:
+        """A copy with some fields changed (derived arrays are recomputed)."""
+        return replace(self, _memo={}, **changes)
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per ``Inputs`` (for intermediates several families share)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def regional(self, column: str, default: float) -> np.ndarray:
+        """A regional attribute per region, ``default`` where a region has none."""
+        values = self.region.get(column)
+        if values is None:
+            return np.full(len(next(iter(self.region.values()), ())), default)
+        return np.where(np.isnan(values), default, values)
+
+    @property
+    def annualised_capex(self) -> np.ndarray:
+        """``capex_s * crf(i_r, L_s)`` (CNY bn/yr per capacity unit), region x sector;
+        a region without a financing rate pays none (``i = 0``)."""
+
+        def compute() -> np.ndarray:
+            rate = self.regional("financing_rate", 0.0)
+            life = self.sector["asset_life"]
+            return self.sector["capex"][None, :] * capital_recovery_factor(
+                rate[:, None], life[None, :]
+            )
+
+        return self.memo("annualised_capex", compute)
+
+    @property
+    def debt_service(self) -> np.ndarray:
+        """``debt_share_s * capex_s * crf(i_r, L_s)``: CNY bn/yr of debt service per unit
+        of capacity, region x sector."""
+        return self.memo(
+            "debt_service", lambda: self.sector["debt_share"][None, :] * self.annualised_capex
+        )
+
+
+@dataclass
+class ModelData:
+    """The numbers the formulation needs, aligned on its index sets.
+
+    Attributes are pandas objects in model units: money in CNY bn, quantities in each
+    sector's units, distances in km.
+    """
+
+    mode: str
+    years: list[int]
+    nodes: pd.Index  # every region (demand and transit)
+    producers: pd.Index  # regions where capacity may exist
+    sectors: pd.DataFrame  # per sector: capex, fixed_om, ... (sector_table)
+    regions: pd.DataFrame  # per region: financing_rate, fiscal_capacity, cost_factor, ...
+    arcs: pd.DataFrame  # from_region, to_region, distance_km
+    demand: pd.Series  # (region, sector, year) -> output units
+    exports: pd.Series  # (sector, year) -> output units
+    observed: pd.Series  # (region, sector, year) -> capacity units
+    tranches: pd.DataFrame  # region, sector, tranche, max_capacity, cost_multiplier
+    observed_quality: pd.Series  # (region, sector, year) -> reported / estimated / assumed
+    parameters: ModelParameters = field(default_factory=ModelParameters)
+    # producer x (node..., "export"): shortest-path km from each producer to each node, and
+    # to the nearest coastal region (exports); inf where the network has no path.
+    reach_km: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @classmethod
+    def from_scenario(
+        cls, scenario: Scenario, mode: str = "coordinated", arcs: pd.DataFrame | None = None
+    ) -> ModelData:
+        """Collect and align the model inputs of a validated scenario."""
+        if mode not in MODES:
+            raise ScenarioError(
+                [
+                    Issue(
+                        "solve()", f"unknown mode {mode!r} (use {' or '.join(MODES)})", None, "mode"
+                    )
+                ]
+            )
+        years = [scenario.base_year]
+        regions = scenario.region_table()
+        nodes = pd.Index(regions.index, name="region")
+        arcs = _arcs(nodes) if arcs is None else arcs
+        sectors = scenario.sector_table()
+        demand = _by_year(scenario.demand, ["region", "sector", "year"], years)
+        markets = scenario.markets
+        exports = _by_year(markets.loc[markets["market"] == "export"], ["sector", "year"], years)
+        b = scenario.buildout
+        observed = _by_year(b.loc[b["variable"] == "capacity"], ["region", "sector", "year"], years)
+        planning = regions.index[regions["in_national_planning"]]
+        holding = observed[observed > 0].index.get_level_values("region").unique()
+        producers = pd.Index(sorted(set(planning) | set(holding)), name="region")
+        tranches = scenario.capacity_tranches
+        tranches = tranches.loc[tranches["region"].isin(producers)]
+        capacity_rows = b.loc[(b["variable"] == "capacity") & b["year"].isin(years)]
+        quality = capacity_rows.set_index(["region", "sector", "year"])["quality"]
+        data = cls(
+            mode,
+            years,
+            nodes,
+            producers,
+            sectors,
+            regions,
+            arcs,
+            demand,
+            exports,
+            observed,
+            tranches,
+            quality,
+            scenario.parameters,
+        )
+        data.reach_km = producer_distances(data)
+        return data
+
+    # -- positions and derived numbers ---------------------------------------------------
+    @functools.cached_property
+    def inputs(self) -> Inputs:
+        """This data's own numbers (the base every variant scales)."""
+        return Inputs.from_data(self)
+
+    def positions(self, index: pd.MultiIndex) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of each label's region in :attr:`regions` and sector in :attr:`sectors`."""
+        return (
+            self.regions.index.get_indexer(index.get_level_values("region")),
+            self.sectors.index.get_indexer(index.get_level_values("sector")),
+        )
+
+    def annualised_capex(self, index: pd.MultiIndex) -> np.ndarray:
+        """capex_s * crf(i_r, L_s) in CNY bn/yr per unit of capacity, for (r, s, ...) labels."""
+        r, s = self.positions(index)
+        return self.inputs.annualised_capex[r, s]
+
+    def debt_service(self, index: pd.MultiIndex) -> np.ndarray:
+        """debt_share_s * capex_s * crf(i_r, L_s): CNY bn/yr of debt service per unit."""
+        r, s = self.positions(index)
+        return self.inputs.debt_service[r, s]
+
+    @functools.cached_property
+    def demand_sectors(self) -> np.ndarray:
+        """Position in :attr:`sectors` of each demand cell (:attr:`demand`'s order)."""
+        return self.sectors.index.get_indexer(self.demand.index.get_level_values("sector"))
+
+    @functools.cached_property
+    def export_sectors(self) -> np.ndarray:
+        """Position in :attr:`sectors` of each export cell (:attr:`exports`' order)."""
+        return self.sectors.index.get_indexer(self.exports.index.get_level_values("sector"))
+
+    def sectoral(self, column: str, index: pd.MultiIndex) -> np.ndarray:
+        return self.sectors[column].reindex(index.get_level_values("sector")).to_numpy()
+
+
+def _by_year(frame: pd.DataFrame, keys: list[str], years: list[int]) -> pd.Series:
+    sel = frame.loc[frame["year"].isin(years)]
+    return sel.groupby(keys)["value"].sum()
+
+
+def _arcs(nodes: pd.Index) -> pd.DataFrame:
+    from geo.network import network  # the shipped province network (no plotting)
+
+    arcs = network()
+    missing = sorted(set(nodes) - set(arcs["from_region"]))
+    if missing:
+        raise ScenarioError(
+            [
+                Issue(
+                    "solve()",
+                    f"regions {', '.join(missing)} are not on the shipped "
+                    "province network; pass arcs= (from_region, to_region, distance_km)",
+                    None,
+                    "arcs",
+                )
+            ]
+        )
+    keep = arcs["from_region"].isin(nodes) & arcs["to_region"].isin(nodes)
+    return arcs.loc[keep, ["from_region", "to_region", "distance_km"]].reset_index(drop=True)
+
+
+def producer_distances(data: ModelData) -> pd.DataFrame:
+    """Shortest-path distance (km) from each producer to each node over the network, plus
+    a column ``export``: the distance to the nearest coastal region (where exports leave).
+
+    ``inf`` where no path exists. Only the producers and the paths that leave them count,
+    so a node no producer can reach, or a far-away node with nothing to supply, changes
+    no other entry.
+    """
+    nodes, producers = data.nodes, data.producers
+    coastal = data.regions["coastal"].reindex(nodes).fillna(False).to_numpy(bool)
+    arcs = data.arcs
+    if arcs.empty or producers.empty:
+        dist = np.full((len(producers), len(nodes)), np.inf)
+        dist[np.arange(len(producers)), nodes.get_indexer(producers)] = 0.0
+    else:
+        # Parallel arcs: the shortest counts (a sparse matrix would add them up).
+        a = arcs.groupby(["from_region", "to_region"], as_index=False)["distance_km"].min()
+        g = coo_array(
+            (
+                a["distance_km"].to_numpy(float),
+                (nodes.get_indexer(a["from_region"]), nodes.get_indexer(a["to_region"])),
+            ),
+            shape=(len(nodes), len(nodes)),
+        )
+        dist = shortest_path(g.tocsr(), directed=True, indices=nodes.get_indexer(producers))
+        dist = np.atleast_2d(dist)
+    to_coast = dist[:, coastal].min(axis=1) if coastal.any() else np.full(len(producers), np.inf)
+    frame = pd.DataFrame(dist, index=producers, columns=nodes)
+    frame[EXPORT] = to_coast
+    return frame
