@@ -167,3 +167,37 @@ def fiscal_limit(
     keep = row >= 0
     held = np.bincount(row[keep], weights=(service * observed)[keep], minlength=rows)
     return np.where(np.isnan(fiscal), np.inf, np.maximum(fiscal, held))
+
+
+def capacity_metrics(
+    capacity: np.ndarray,
+    production: np.ndarray,
+    capex: np.ndarray,
+    debt_share: np.ndarray,
+    max_utilisation: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """What a solution's capacity stands for, per cell (the result tables and the sweep
+    store report these; both call this function).
+
+    - ``stranded_capacity = max(0, cap - prod / u)``: capacity not needed even at maximum
+      utilisation (capacity units);
+    - ``capital_cny_bn = capex cap`` and ``stranded_capital_cny_bn = capex stranded``;
+    - ``debt_cny_bn = debt_share capex cap`` and ``stranded_debt_cny_bn = debt_share capex
+      stranded`` (CNY bn).
+
+    Examples
+    --------
+    >>> m = capacity_metrics(
+    ...     np.array([10.0]), np.array([6.0]), np.array([2.0]), np.array([0.5]), np.array([0.8])
+    ... )
+    >>> float(m["stranded_capacity"][0]), float(m["stranded_debt_cny_bn"][0])
+    (2.5, 2.5)
+    """
+    stranded = np.clip(capacity - production / max_utilisation, 0.0, None)
+    return {
+        "stranded_capacity": stranded,
+        "capital_cny_bn": capex * capacity,
+        "stranded_capital_cny_bn": capex * stranded,
+        "debt_cny_bn": debt_share * capex * capacity,
+        "stranded_debt_cny_bn": debt_share * capex * stranded,
+    }

@@ -36,6 +36,7 @@ import pandas as pd
 from optimizer.errors import DupoptError
 from optimizer.model.backends import highs
 from optimizer.model.data import Inputs
+from optimizer.model.economics import capacity_metrics
 from optimizer.model.formulation import active_families, build
 from optimizer.model.results import NON_RESOURCE_TERMS
 from optimizer.model.status import Status
@@ -227,9 +228,13 @@ class ParametricModel:
     def _reduce(self, x, new, objective: float, solve_s: float, ties: bool) -> VariantResult:
         inputs, s = self.lp.inputs, self._cell_s
         cap, prod = x[self._cap_cols], x[self._prod_cols]
-        stranded = np.clip(cap - prod / inputs.sector["max_utilisation"][s], 0.0, None)
-        capex = inputs.sector["capex"][s]
-        share = inputs.sector["debt_share"][s]
+        metrics = capacity_metrics(
+            cap,
+            prod,
+            inputs.sector["capex"][s],
+            inputs.sector["debt_share"][s],
+            inputs.sector["max_utilisation"][s],
+        )
         n_t = len(self.years)
         unmet = np.zeros(len(self.sector_years))
         for cols, pos in self._unmet:
@@ -246,10 +251,10 @@ class ParametricModel:
             terms={t: float(np.dot(coef, x[cols])) for t, (cols, coef) in terms.items()},
             capacity=cap,
             production=prod,
-            stranded_capacity=stranded,
-            capital_cny_bn=capex * cap,
-            stranded_capital_cny_bn=capex * stranded,
-            stranded_debt_cny_bn=share * capex * stranded,
+            stranded_capacity=metrics["stranded_capacity"],
+            capital_cny_bn=metrics["capital_cny_bn"],
+            stranded_capital_cny_bn=metrics["stranded_capital_cny_bn"],
+            stranded_debt_cny_bn=metrics["stranded_debt_cny_bn"],
             unmet=unmet,
             year_terms=year_terms,
             alternative_optima=(
