@@ -37,7 +37,7 @@ from optimizer.errors import DupoptError
 from optimizer.model.backends import highs
 from optimizer.model.data import Inputs
 from optimizer.model.economics import capacity_metrics
-from optimizer.model.formulation import active_families, build
+from optimizer.model.formulation import STRUCTURAL, active_families, build
 from optimizer.model.results import NON_RESOURCE_TERMS
 from optimizer.model.status import Status
 from optimizer.scenario.parameters import ModelParameters
@@ -165,8 +165,13 @@ class ParametricModel:
         Raises :class:`StructureMismatch` where the overrides switch a family on or off."""
         params = ModelParameters(**{**self.scenario.parameters.__dict__, **overrides.parameters})
         if active_families(params, self.mode) != self.structure:
+            changed = [
+                name
+                for name in STRUCTURAL
+                if bool(getattr(params, name)) != bool(getattr(self.scenario.parameters, name))
+            ]
             raise StructureMismatch(
-                "overrides change the model's structure (fiscal_limit or min_plant_scale); "
+                f"overrides change the model's structure ({', '.join(changed)}); "
                 "use a model built with them"
             )
         return overrides.scale(self.base, self.data)
