@@ -340,6 +340,38 @@ class LinearProgram:
             for name, b in self.constraints.items()
         }
 
+    def constraint_text(self, name: str) -> str:
+        """Constraint block ``name`` written out row by row, LP-file style (for reading a
+        family's equations, and for the golden files in ``tests/golden``).
+
+        Examples
+        --------
+        >>> idx = pd.MultiIndex.from_tuples([("a",), ("b",)], names=["region"])
+        >>> lp = LinearProgram()
+        >>> _ = lp.add_variables("x", idx)
+        >>> _ = lp.add_constraints(
+        ...     "cover", idx, [("x", np.arange(2), np.arange(2), 2.0)], ">=", [1.0, 2.0]
+        ... )
+        >>> print(lp.constraint_text("cover"))
+        cover[a]: +2 x[a] >= 1
+        cover[b]: +2 x[b] >= 2
+        """
+        block = self.constraints[name]
+        a = self.matrix("csr")[block.start : block.start + block.size]
+        names = np.empty(self.n_cols, dtype=object)
+        for var in self.variables.values():
+            names[var.start : var.start + var.size] = [
+                f"{var.name}[{','.join(map(str, label))}]" for label in var.index
+            ]
+        lines = []
+        for k, label in enumerate(block.index):
+            lo, hi = a.indptr[k], a.indptr[k + 1]
+            order = np.argsort(a.indices[lo:hi], kind="stable")
+            terms = " ".join(f"{a.data[lo + j]:+.10g} {names[a.indices[lo + j]]}" for j in order)
+            key = ",".join(map(str, label if isinstance(label, tuple) else (label,)))
+            lines.append(f"{name}[{key}]: {terms} {block.sense} {block.rhs[k]:.10g}")
+        return "\n".join(lines)
+
     def term_values(self, x: np.ndarray) -> dict[str, float]:
         """Value of each objective term at ``x``."""
         return {t: float(np.dot(coef, x[cols])) for t, (cols, coef) in self.objective_terms.items()}
