@@ -103,7 +103,7 @@ def test_hot_solves_reach_the_cold_optimum(plain, mode):
         assert hot.status.ok and cold.status.ok
         assert hot.objective == pytest.approx(cold.objective, rel=1e-9)
         assert hot.total_cost == pytest.approx(cold.total_cost, rel=1e-9)
-        alloc = cold.allocation.set_index(["region", "sector"]).reindex(model.index)
+        alloc = cold.allocation.set_index(["region", "sector", "year"]).reindex(model.index)
         assert hot.capacity == pytest.approx(alloc["capacity"].to_numpy(), rel=1e-6, abs=1e-7)
         assert hot.stranded_debt_cny_bn == pytest.approx(
             alloc["stranded_debt_cny_bn"].to_numpy(), rel=1e-6, abs=1e-7
@@ -130,8 +130,8 @@ def test_chunk_metrics_equal_compare_on_the_default_data(default_scenario):
         ("stranded_debt", "stranded_debt"),
     ):
         assert row[f"{column}_observed"] == pytest.approx(head.loc[metric, "observed"], rel=1e-6)
-    sectors = out.sectors.set_index(["mode", "sector"])
-    assert sectors.loc[("observed", "solar_pv"), "regions"] == 31
+    sectors = out.sectors.set_index(["mode", "sector", "year"])
+    assert sectors.loc[("observed", "solar_pv", 2023), "regions"] == 31
 
 
 def test_structural_overrides_need_their_own_model(plain):
