@@ -408,7 +408,13 @@ def headline_lines(s, gap) -> list[str]:
         ("debt tied to stranded capacity, coordinated plan", debt["coordinated"], "CNY {:,.1f} bn"),
     ]
     width = max(len(label) for label, _, _ in rows) + 1
-    lines = [f"Scenario '{s.name}', base year {s.base_year}."]
+    # The years the figures cover (headline ``years``): costs over the model's years,
+    # capital and debt in its last year; one year (the base year) today.
+    flows, stocks = cost["years"], stranded["years"]
+    when = f"figures for {flows}"
+    if flows != stocks:
+        when = f"costs over {flows}, capital and debt in {stocks}"
+    lines = [f"Scenario '{s.name}', base year {s.base_year}; {when}."]
     lines += [f"  {label + ':':<{width}} {fmt.format(value)}" for label, value, fmt in rows]
     lines += ["", "Definitions:"]
     for d in DEFINITIONS:
@@ -417,8 +423,10 @@ def headline_lines(s, gap) -> list[str]:
 
 
 def sector_lines(gap) -> list[str]:
-    """Per sector, the observed buildout above the coordinated plan, units in the header."""
-    t = gap.sector_summary
+    """Per sector in the last year of the model (named in the header), the observed
+    buildout above the coordinated plan, units in the header."""
+    year = gap.sector_summary.index.get_level_values("year").max()
+    t = gap.sector_summary.xs(year, level="year")
     frames = {}
     for mode, label in (("observed", "observed buildout"), ("coordinated", "coordinated plan")):
         frames[label] = pd.DataFrame(
@@ -434,7 +442,7 @@ def sector_lines(gap) -> list[str]:
         )
     table = pd.concat(frames).swaplevel().sort_index(level=0, sort_remaining=False)
     table.index.names = [None, None]
-    return ["", "By sector (stranded capacity in the capacity unit):", table.to_string()]
+    return ["", f"By sector in {year} (stranded capacity in the capacity unit):", table.to_string()]
 
 
 def main(argv: list[str] | None = None) -> int:

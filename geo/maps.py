@@ -790,10 +790,17 @@ def _flat(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def _year(frame: pd.DataFrame, year: int | None) -> pd.DataFrame:
+    """The rows of ``year`` (``None``: the latest) of a per-year table; a table without
+    a ``year`` column as it is."""
     if "year" not in frame.columns or frame.empty:
         return frame
     chosen = frame["year"].max() if year is None else year
     return frame[frame["year"] == chosen]
+
+
+def _year_suffix(rows: pd.DataFrame) -> str:
+    """``", 2023"`` for the title of a figure drawn from the rows of one year."""
+    return f", {rows['year'].iloc[0]}" if "year" in rows.columns and len(rows) else ""
 
 
 def _symmetric(values: pd.Series) -> Normalize:
@@ -966,6 +973,7 @@ def region_figure(
     region_summary: pd.DataFrame,
     regions: pd.DataFrame | None,
     *,
+    year: int | None = None,
     provinces: MapLayers | gpd.GeoDataFrame | None = None,
     annotate: int = 3,
 ) -> Figure:
@@ -981,10 +989,12 @@ def region_figure(
     Parameters
     ----------
     region_summary
-        ``comparison.region_summary``: region, stranded_debt_cny_bn_observed,
+        ``comparison.region_summary``: region, year, stranded_debt_cny_bn_observed,
         sectors_duplicated, krugman_observed, krugman_coordinated.
     regions
         Region table or ``None`` for the shipped one.
+    year
+        Year to map (named in the title); ``None`` takes the latest.
     provinces
         Boundaries or prepared :class:`MapLayers`.
     annotate
@@ -998,14 +1008,15 @@ def region_figure(
     Examples
     --------
     >>> import pandas as pd
-    >>> summary = pd.DataFrame({"region": ["110000", "440000"],
+    >>> summary = pd.DataFrame({"region": ["110000", "440000"], "year": 2023,
     ...     "stranded_debt_cny_bn_observed": [20.4, 5.0], "sectors_duplicated": [4, 5],
     ...     "krugman_observed": [1.5, 0.4], "krugman_coordinated": [0.4, 0.3]})
-    >>> len(map_axes(region_figure(summary, None)))
-    4
+    >>> fig = region_figure(summary, None)
+    >>> len(map_axes(fig)), fig.get_suptitle()[-6:]
+    (4, ', 2023')
     """
     layers = _layers(provinces)
-    region_summary = _flat(region_summary, "region")
+    region_summary = _year(_flat(region_summary, "region"), year)
     frame = region_summary.set_index(region_summary["region"].astype(str))
     debt = frame["stranded_debt_cny_bn_observed"].astype(float)
     duplicated = frame["sectors_duplicated"].astype(float)
@@ -1024,7 +1035,8 @@ def region_figure(
     with mpl.rc_context(STYLE):
         fig = new_figure((10, 8.6))
         fig.suptitle(
-            "Regions: debt tied to stranded capacity, duplication and specialisation",
+            "Regions: debt tied to stranded capacity, duplication and specialisation"
+            + _year_suffix(region_summary),
         )
         axes = fig.subplots(2, 2)
         china_axes_map(
@@ -1256,7 +1268,9 @@ def _mode_legend(fig: Figure, ax: Axes) -> None:
     )
 
 
-def regions_bar(sector_summary: pd.DataFrame, *, planning_regions: int | None = 31) -> Figure:
+def regions_bar(
+    sector_summary: pd.DataFrame, *, planning_regions: int | None = 31, year: int | None = None
+) -> Figure:
     """Bar chart: per sector, how many regions hold capacity, observed vs coordinated.
 
     The "31 vs N" comparison: duplicated buildout puts capacity in (nearly) every
@@ -1265,10 +1279,13 @@ def regions_bar(sector_summary: pd.DataFrame, *, planning_regions: int | None = 
     Parameters
     ----------
     sector_summary
-        ``comparison.sector_summary``: sector, regions_observed, regions_coordinated.
+        ``comparison.sector_summary``: sector, year, regions_observed,
+        regions_coordinated.
     planning_regions
         Draw a reference line at this many regions (31 mainland divisions in national
         planning); ``None`` for none.
+    year
+        Year to draw (named in the title); ``None`` takes the latest.
 
     Returns
     -------
@@ -1283,11 +1300,12 @@ def regions_bar(sector_summary: pd.DataFrame, *, planning_regions: int | None = 
     >>> len(regions_bar(summary).axes)
     1
     """
-    frame = _flat(sector_summary, "sector").reset_index(drop=True)
+    frame = _year(_flat(sector_summary, "sector"), year).reset_index(drop=True)
     labels = _sector_labels(frame["sector"])
     with mpl.rc_context(STYLE):
         fig = new_figure(
-            (7.0, 0.42 * len(labels) + 1.5), "Regions holding capacity in each priority sector"
+            (7.0, 0.42 * len(labels) + 1.5),
+            "Regions holding capacity in each priority sector" + _year_suffix(frame),
         )
         ax = fig.add_subplot()
         _grouped_barh(
@@ -1320,14 +1338,16 @@ def regions_bar(sector_summary: pd.DataFrame, *, planning_regions: int | None = 
     return fig
 
 
-def stranded_chart(sector_summary: pd.DataFrame) -> Figure:
+def stranded_chart(sector_summary: pd.DataFrame, *, year: int | None = None) -> Figure:
     """Bar charts of stranded capital and the debt tied to it per sector (CNY bn).
 
     Parameters
     ----------
     sector_summary
-        ``comparison.sector_summary`` with ``stranded_capital_cny_bn_observed`` /
-        ``_coordinated`` and ``stranded_debt_cny_bn_observed`` / ``_coordinated``.
+        ``comparison.sector_summary`` with ``year``, ``stranded_capital_cny_bn_observed``
+        / ``_coordinated`` and ``stranded_debt_cny_bn_observed`` / ``_coordinated``.
+    year
+        Year to draw (named in the title); ``None`` takes the latest.
 
     Returns
     -------
@@ -1345,13 +1365,13 @@ def stranded_chart(sector_summary: pd.DataFrame) -> Figure:
     >>> len(stranded_chart(summary).axes)
     2
     """
-    frame = _flat(sector_summary, "sector").reset_index(drop=True)
+    frame = _year(_flat(sector_summary, "sector"), year).reset_index(drop=True)
     labels = _sector_labels(frame["sector"])
     with mpl.rc_context(STYLE):
         fig = new_figure(
             (10, 0.42 * len(labels) + 1.6),
             "Stranded capital (capacity not needed even at maximum utilisation) "
-            "and the debt tied to it",
+            "and the debt tied to it" + _year_suffix(frame),
         )
         axes = fig.subplots(1, 2, sharey=True)
         for i, (ax, stem, heading) in enumerate(
@@ -1381,8 +1401,11 @@ def stranded_chart(sector_summary: pd.DataFrame) -> Figure:
 TERM_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
 
 
-def cost_chart(costs_observed: pd.DataFrame, costs_coordinated: pd.DataFrame) -> Figure:
-    """Annual system cost by objective term, observed vs coordinated (CNY bn/yr).
+def cost_chart(
+    costs_observed: pd.DataFrame, costs_coordinated: pd.DataFrame, *, year: int | None = None
+) -> Figure:
+    """Annual system cost by objective term in one year, observed vs coordinated (CNY
+    bn/yr).
 
     Left: stacked bars of the total cost of each mode, one segment per term, total
     printed. Right: the difference observed − coordinated per term, i.e. what the
@@ -1391,7 +1414,9 @@ def cost_chart(costs_observed: pd.DataFrame, costs_coordinated: pd.DataFrame) ->
     Parameters
     ----------
     costs_observed, costs_coordinated
-        The ``costs`` tables of the two modes: term, value, unit.
+        The ``costs`` tables of the two modes: term, year, value, unit.
+    year
+        Year to draw (named in the title); ``None`` takes the latest.
 
     Returns
     -------
@@ -1401,14 +1426,18 @@ def cost_chart(costs_observed: pd.DataFrame, costs_coordinated: pd.DataFrame) ->
     Examples
     --------
     >>> import pandas as pd
-    >>> obs = pd.DataFrame({"term": ["capital", "variable"], "value": [692.4, 7249.6],
-    ...                     "unit": "CNY bn/yr"})
+    >>> obs = pd.DataFrame({"term": ["capital", "variable"], "year": 2023,
+    ...                     "value": [692.4, 7249.6], "unit": "CNY bn/yr"})
     >>> coo = obs.assign(value=[506.9, 7249.6])
-    >>> len(cost_chart(obs, coo).axes)
-    2
+    >>> fig = cost_chart(obs, coo)
+    >>> len(fig.axes), fig.get_suptitle()
+    (2, 'Annual system cost by objective term, 2023')
     """
     costs_observed = _flat(costs_observed, "term")
     costs_coordinated = _flat(costs_coordinated, "term")
+    if year is None and "year" in costs_observed.columns and len(costs_observed):
+        year = costs_observed["year"].max()  # the same year for both modes
+    costs_observed, costs_coordinated = _year(costs_observed, year), _year(costs_coordinated, year)
     obs = costs_observed.groupby("term", sort=False)["value"].sum()
     coo = costs_coordinated.groupby("term", sort=False)["value"].sum()
     terms = list(dict.fromkeys([*obs.index, *coo.index]))
@@ -1420,7 +1449,9 @@ def cost_chart(costs_observed: pd.DataFrame, costs_coordinated: pd.DataFrame) ->
     colours = {t: TERM_COLOURS[i % len(TERM_COLOURS)] for i, t in enumerate(terms)}
     names = {t: TERM_NAMES.get(t, t.replace("_", " ")) for t in terms}
     with mpl.rc_context(STYLE):
-        fig = new_figure((10, 4.4), "Annual system cost by objective term")
+        fig = new_figure(
+            (10, 4.4), "Annual system cost by objective term" + _year_suffix(costs_observed)
+        )
         left, right = fig.subplots(1, 2, width_ratios=[1, 1.6])
         modes = [("observed", obs), ("coordinated", coo)]
         x = np.arange(len(modes))

@@ -93,11 +93,13 @@ def test_report_folder_and_files(store, report):
 
 
 def test_robustness_equals_sql(store, tables):
-    """Shares per cell equal a direct SQL count over the done scenarios."""
+    """Shares per (region, sector, year) cell equal a direct SQL count over the done
+    scenarios."""
     robust = sweep_statistics.robustness(tables)
     n_done = _sql(store, "SELECT count(*) FROM scenarios WHERE status = 'done'")[0][0]
     assert (robust["scenarios"] == n_done).all()
-    assert len(robust) == len(tables["allocation"][["region", "sector"]].drop_duplicates())
+    cells = tables["allocation"][["region", "sector", "year"]].drop_duplicates()
+    assert len(robust) == len(cells)
     partial = robust.loc[robust["share_coordinated"].between(0.01, 0.99)]
     assert len(partial) >= 2, "the fixture should give shares strictly between 0 and 1"
     cells = [*partial.iloc[[0, -1]].itertuples(), *robust.iloc[[0]].itertuples()]
@@ -107,8 +109,9 @@ def test_robustness_equals_sql(store, tables):
                 store,
                 "SELECT count(*) FILTER (WHERE a.capacity > ?) / count(DISTINCT s.scenario) "
                 "FROM scenarios s LEFT JOIN allocation a ON a.scenario = s.scenario "
-                "AND a.mode = ? AND a.region = ? AND a.sector = ? WHERE s.status = 'done'",
-                [CAPACITY_EPS, mode, row.region, row.sector],
+                "AND a.mode = ? AND a.region = ? AND a.sector = ? AND a.year = ? "
+                "WHERE s.status = 'done'",
+                [CAPACITY_EPS, mode, row.region, row.sector, row.year],
             )[0][0]
             assert getattr(row, f"share_{mode}") == pytest.approx(expected), (row, mode)
     # The observed buildout is fixed: every share is 0 or 1.
@@ -138,12 +141,12 @@ def test_headline_numbers_equal_the_tables(store, report, tables):
     cost = np.array([r[0] for r in _sql(store, "SELECT cost_of_non_coordination FROM scenarios")])
     sentence = (
         f"Across {len(cost)} done scenarios (of {len(cost)} in the store) the cost of "
-        f"non-coordination ranged from CNY {cost.min():,.1f} to CNY {cost.max():,.1f} bn/yr "
-        f"(median {np.median(cost):,.1f})."
+        f"non-coordination in 2023 ranged from CNY {cost.min():,.1f} to CNY "
+        f"{cost.max():,.1f} bn/yr (median {np.median(cost):,.1f})."
     )
     assert sentence in text
     debt = np.array([r[0] for r in _sql(store, "SELECT stranded_debt_observed FROM scenarios")])
-    assert f"Debt tied to stranded capacity: median CNY {np.median(debt):,.1f} bn" in text
+    assert f"Debt tied to stranded capacity in 2023: median CNY {np.median(debt):,.1f} bn" in text
     tied = _sql(store, "SELECT count(*) FILTER (WHERE alternative_optima) FROM scenarios")[0][0]
     assert f"Ties: {tied} of {len(cost)} done scenarios" in text
     # The sweep file is shown, and the distribution table's CSV matches the function.
@@ -154,18 +157,19 @@ def test_headline_numbers_equal_the_tables(store, report, tables):
 
 
 def test_regional_ranges_equal_pandas(tables):
-    """Per region min / median / max of the summed stranded debt across done scenarios."""
-    ranges = sweep_statistics.regional_ranges(tables).set_index("region")
+    """Per region and year, min / median / max of the stranded debt summed over sectors,
+    across done scenarios."""
+    ranges = sweep_statistics.regional_ranges(tables).set_index(["region", "year"])
     alloc = tables["allocation"]
     per = (
         alloc.loc[alloc["mode"] == "observed"]
-        .groupby(["region", "scenario"])["stranded_debt_cny_bn"]
+        .groupby(["region", "year", "scenario"])["stranded_debt_cny_bn"]
         .sum()
         .unstack()
     )
     for region in ("130000", "440000"):
-        values = per.loc[region].to_numpy()
-        row = ranges.loc[region]
+        values = per.loc[(region, 2023)].to_numpy()
+        row = ranges.loc[(region, 2023)]
         assert row["debt_observed_min"] == pytest.approx(values.min())
         assert row["debt_observed_median"] == pytest.approx(np.median(values))
         assert row["debt_observed_range"] == pytest.approx(values.max() - values.min())
@@ -232,8 +236,9 @@ def test_store_with_one_done_scenario(tmp_path):
     tables = read_store(store)
     robust = sweep_statistics.robustness(tables)
     alloc = tables["allocation"]
-    built = alloc.loc[alloc["mode"] == "coordinated"].set_index(["region", "sector"])["capacity"]
-    got = robust.set_index(["region", "sector"])["share_coordinated"]
+    keys = ["region", "sector", "year"]
+    built = alloc.loc[alloc["mode"] == "coordinated"].set_index(keys)["capacity"]
+    got = robust.set_index(keys)["share_coordinated"]
     pd.testing.assert_series_equal(
         got.sort_index(), (built > CAPACITY_EPS).astype(float).sort_index(), check_names=False
     )
@@ -241,8 +246,8 @@ def test_store_with_one_done_scenario(tmp_path):
     text = _text(report.read_text(encoding="utf-8"))
     cost = tables["scenarios"]["cost_of_non_coordination"].iloc[0]
     assert (
-        "In the one done scenario (of 1 in the store) the cost of non-coordination is "
-        f"CNY {cost:,.1f} bn/yr." in text
+        "In the one done scenario (of 1 in the store) the cost of non-coordination in 2023 "
+        f"is CNY {cost:,.1f} bn/yr." in text
     )
     assert (report.parent / "figures" / "robustness.png").stat().st_size > 0
 

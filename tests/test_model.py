@@ -103,7 +103,7 @@ def test_default_gap_headline(default_runs):
     h = gap.headline.set_index("metric")
     assert h.loc["total_cost", "difference"] > 0
     assert h.loc["stranded_capital", "observed"] > h.loc["stranded_capital", "coordinated"]
-    assert gap.sector_summary.loc["solar_pv", "regions_observed"] == 31
+    assert gap.sector_summary.loc[("solar_pv", 2023), "regions_observed"] == 31
 
 
 def _scaled_demand(scenario, factor):

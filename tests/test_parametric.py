@@ -145,8 +145,8 @@ def test_chunk_metrics_equal_compare_on_the_default_data(default_scenario):
         ("stranded_debt", "stranded_debt"),
     ):
         assert row[f"{column}_observed"] == pytest.approx(head.loc[metric, "observed"], rel=1e-6)
-    sectors = out.sectors.set_index(["mode", "sector"])
-    assert sectors.loc[("observed", "solar_pv"), "regions"] == 31
+    sectors = out.sectors.set_index(["mode", "sector", "year"])
+    assert sectors.loc[("observed", "solar_pv", 2023), "regions"] == 31
 
 
 def test_structural_overrides_need_their_own_model(plain):

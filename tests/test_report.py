@@ -36,26 +36,32 @@ def test_report_files(report_dir):
 
 
 def test_headline_numbers_equal_the_tables(report_dir):
-    """Each sector sentence states the numbers of the sector summary table."""
+    """Each sector sentence names its year and states the numbers of the sector summary
+    table in that year; the national sentence names the years of the headline."""
     results = optimizer.read_results(report_dir)
     manifest = __import__("json").loads((report_dir / "manifest.json").read_text())
     context = report_context(results, manifest)
     html = (report_dir / "report.html").read_text(encoding="utf-8")
     summary = results["comparison"]["sector_summary"].set_index("sector")
+    assert set(summary["year"]) == {2023}
     names = results["scenario"]["sectors"].set_index("sector")["name"]
     for sentence, (sector, row) in zip(
         context["sector_sentences"], summary.iterrows(), strict=True
     ):
-        assert sentence.startswith(names[sector])
-        numbers = [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*\.?\d*", sentence)]
+        assert sentence.startswith(f"{names[sector]} in 2023: ")
+        sentence_numbers = sentence.removeprefix(f"{names[sector]} in 2023: ")
+        numbers = [
+            float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*\.?\d*", sentence_numbers)
+        ]
         assert numbers[0] == row["regions_observed"]
         assert numbers[1] == row["regions_coordinated"]
         assert numbers[2] == pytest.approx(round(row["stranded_capacity_observed"], 1))
         assert numbers[-1] == pytest.approx(round(row["stranded_debt_cny_bn_observed"], 1))
         assert sentence in html
     head = results["comparison"]["headline"].set_index("metric")
-    cost = f"CNY {head.loc['total_cost', 'difference']:,.1f} bn per year"
+    cost = f"in 2023: CNY {head.loc['total_cost', 'difference']:,.1f} bn per year"
     assert cost in context["national_sentence"] and cost in html
+    assert "Stranded capital in 2023: CNY" in context["national_sentence"]
 
 
 def test_markup_in_names_is_escaped(tmp_path):

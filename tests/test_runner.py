@@ -73,7 +73,7 @@ def _assert_same_results(tables, reference, names=None):
     def cells(t):
         a = t["allocation"]
         a = a.loc[a["scenario"].isin(unique)]
-        return a.set_index(["scenario", "mode", "region", "sector"]).sort_index()
+        return a.set_index(["scenario", "mode", "region", "sector", "year"]).sort_index()
 
     a, b = cells(tables), cells(reference)
     assert a.index.equals(b.index) and a.index.is_unique

@@ -16,8 +16,9 @@ from geo import maps
 from geo.reports.html import REPORT_FILE, report_folder, table, write_page, write_tables
 from optimizer.analysis.comparison import headline_notes
 from optimizer.model.results import NON_RESOURCE_TERMS
-from optimizer.output.folders import require_kind, staged_output, to_json
+from optimizer.output.folders import OutputError, require_kind, staged_output, to_json
 from optimizer.output.results_folder import read_results
+from optimizer.scenario.readers import display_path
 
 #: What a report adds to a folder; the rest of a results folder is results.
 REPORT_ENTRIES = frozenset({REPORT_FILE, "figures", "tables"})
@@ -31,22 +32,31 @@ def _names(results: dict, table: str, key: str, column: str) -> dict[str, str]:
     return dict(zip(frame[key].astype(str), frame[column].astype(str), strict=True))
 
 
+def _last_year(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The rows of a per-year table in its last year, and that year."""
+    year = int(frame["year"].max())
+    return frame.loc[frame["year"] == year], year
+
+
 def sector_sentences(sector_summary: pd.DataFrame, names: dict[str, str]) -> list[str]:
-    """One headline sentence per sector, numbers taken from ``sector_summary``.
+    """One headline sentence per sector, in the last year of the model (named), numbers
+    taken from ``sector_summary``.
 
     Examples
     --------
-    >>> s = pd.DataFrame({"sector": ["solar_pv"], "regions_observed": [31],
+    >>> s = pd.DataFrame({"sector": ["solar_pv"], "year": [2023], "regions_observed": [31],
     ...     "regions_coordinated": [12], "stranded_capacity_observed": [521.8],
     ...     "stranded_capacity_coordinated": [0.0], "stranded_debt_cny_bn_observed": [204.1],
     ...     "capacity_unit": ["GW/yr"]})
-    >>> sector_sentences(s, {"solar_pv": "Solar PV modules"})[0][:60]
-    'Solar PV modules: 31 divisions built capacity; the coordinat'
+    >>> sector_sentences(s, {"solar_pv": "Solar PV modules"})[0][:68]
+    'Solar PV modules in 2023: 31 divisions built capacity; the coordinat'
     """
+    rows, year = _last_year(sector_summary)
     out = []
-    for row in sector_summary.itertuples(index=False):
+    for row in rows.itertuples(index=False):
         out.append(
-            f"{names.get(row.sector, row.sector)}: {int(row.regions_observed)} divisions built "
+            f"{names.get(row.sector, row.sector)} in {year}: {int(row.regions_observed)} "
+            "divisions built "
             f"capacity; the coordinated plan uses {int(row.regions_coordinated)}; "
             f"{row.stranded_capacity_observed:,.1f} {row.capacity_unit} of capacity stranded "
             f"({row.stranded_capacity_coordinated:,.1f} in the plan); CNY "
@@ -56,15 +66,27 @@ def sector_sentences(sector_summary: pd.DataFrame, names: dict[str, str]) -> lis
 
 
 def national_sentence(headline: pd.DataFrame) -> str:
-    """The cost of non-coordination and stranded capital, from the ``headline`` table."""
+    """The cost of non-coordination and stranded capital, from the ``headline`` table,
+    each with the years it covers (its ``years`` column).
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"metric": ["total_cost", "stranded_capital", "stranded_debt"],
+    ...     "observed": [10.0, 5.0, 2.0], "coordinated": [8.0, 0.0, 0.0],
+    ...     "difference": [2.0, 5.0, 2.0], "years": "2023"})
+    >>> national_sentence(h)[:61]
+    'Cost of non-coordination in 2023: CNY 2.0 bn per year (observ'
+    """
     h = headline.set_index("metric")
     cost, stranded, debt = h.loc["total_cost"], h.loc["stranded_capital"], h.loc["stranded_debt"]
+    over = "in" if "-" not in str(cost["years"]) else "over"
     return (
-        f"Cost of non-coordination: CNY {cost['difference']:,.1f} bn per year (observed "
-        f"buildout CNY {cost['observed']:,.1f} bn/yr vs coordinated plan CNY "
-        f"{cost['coordinated']:,.1f} bn/yr). Stranded capital: CNY {stranded['observed']:,.1f} "
-        f"bn observed vs CNY {stranded['coordinated']:,.1f} bn in the plan; debt tied to it: "
-        f"CNY {debt['observed']:,.1f} bn vs CNY {debt['coordinated']:,.1f} bn."
+        f"Cost of non-coordination {over} {cost['years']}: CNY {cost['difference']:,.1f} bn "
+        f"per year (observed buildout CNY {cost['observed']:,.1f} bn/yr vs coordinated plan "
+        f"CNY {cost['coordinated']:,.1f} bn/yr). Stranded capital in {stranded['years']}: CNY "
+        f"{stranded['observed']:,.1f} bn observed vs CNY {stranded['coordinated']:,.1f} bn in "
+        f"the plan; debt tied to it: CNY {debt['observed']:,.1f} bn vs CNY "
+        f"{debt['coordinated']:,.1f} bn."
     )
 
 
@@ -85,6 +107,8 @@ def _figures(results: dict, folder: Path) -> dict[str, list[dict]]:
 
     comp = results["comparison"]
     gap, summary = comp["regional_gap"], comp["sector_summary"]
+    # Every figure shows one year, the model's last, named in its title and caption.
+    year = int(summary["year"].max())
     regions = results["scenario"]["regions"]
     names = _names(results, "sectors", "sector", "name")
     (folder / "figures").mkdir()
@@ -101,17 +125,17 @@ def _figures(results: dict, folder: Path) -> dict[str, list[dict]]:
             }
         )
 
-    fig = maps.gap_small_multiples(gap, regions)
+    fig = maps.gap_small_multiples(gap, regions, year=year)
     save(
         "sector",
         fig,
         "gap_all_sectors",
         "Gap for all sectors",
-        "Overview: observed minus coordinated capacity, every sector on one page "
+        f"Overview: observed minus coordinated capacity in {year}, every sector on one page "
         "(each map has its own symmetric scale, in the sector's capacity unit).",
     )
-    for sector in summary["sector"]:
-        fig = maps.sector_figure(gap, results["observed"]["allocation"], sector, regions)
+    for sector in summary["sector"].unique():
+        fig = maps.sector_figure(gap, results["observed"]["allocation"], sector, regions, year=year)
         name = names.get(sector, sector)
         save(
             "sector",
@@ -119,30 +143,30 @@ def _figures(results: dict, folder: Path) -> dict[str, list[dict]]:
             f"sector_{sector}",
             name,
             f"{name}: observed and coordinated capacity, the gap, and the stranded share "
-            "of observed capacity.",
+            f"of observed capacity, in {year}.",
         )
-    fig = maps.region_figure(comp["region_summary"], regions)
+    fig = maps.region_figure(comp["region_summary"], regions, year=year)
     save(
         "region",
         fig,
         "regions",
         "Regions",
         "Debt tied to stranded capacity (observed), sectors in which each region's "
-        "observed capacity exceeds the plan, and the Krugman specialisation index.",
+        f"observed capacity exceeds the plan, and the Krugman specialisation index, in {year}.",
     )
     save(
         "chart",
-        maps.regions_bar(summary),
+        maps.regions_bar(summary, year=year),
         "regions_with_capacity",
         "Regions with capacity",
-        "Regions with capacity per sector: observed vs coordinated.",
+        f"Regions with capacity per sector in {year}: observed vs coordinated.",
     )
     save(
         "chart",
-        maps.stranded_chart(summary),
+        maps.stranded_chart(summary, year=year),
         "stranded",
         "Stranded capacity and debt",
-        "Stranded capital and the debt tied to it (CNY bn).",
+        f"Stranded capital and the debt tied to it in {year} (CNY bn).",
     )
     # Resource costs only, as the headline: the unmet-demand penalty is no cost (unmet
     # demand is stated as quantities) and the stranded and debt weights only steer.
@@ -152,10 +176,10 @@ def _figures(results: dict, folder: Path) -> dict[str, list[dict]]:
     }
     save(
         "chart",
-        maps.cost_chart(costs["observed"], costs["coordinated"]),
+        maps.cost_chart(costs["observed"], costs["coordinated"], year=year),
         "costs",
         "Cost breakdown",
-        "Resource cost by term (CNY bn/yr); no unmet-demand penalty or weights.",
+        f"Resource cost by term in {year} (CNY bn/yr); no unmet-demand penalty or weights.",
     )
     return out
 
@@ -233,6 +257,24 @@ def report_context(results: dict, manifest: dict) -> dict:
     }
 
 
+def _require_years(results: dict, folder: Path) -> None:
+    """Refuse results whose tables have no ``year`` (written by an older dupopt), with
+    what to do, rather than failing half-way through the drawing."""
+    comp = results.get("comparison", {})
+    keyed = {"sector_summary": "year", "region_summary": "year", "headline": "years"}
+    missing = [
+        f"comparison/{name}"
+        for name, column in keyed.items()
+        if name not in comp or column not in comp[name].columns
+    ]
+    if missing:
+        raise OutputError(
+            f"{display_path(folder)}: the results have no year ({', '.join(missing)}): "
+            "they were written by an older dupopt, or are incomplete. Run dupopt run again "
+            "to write them with this version"
+        )
+
+
 def _description(manifest: dict) -> str:
     s = manifest["scenario"]
     return f"Scenario '{s['name']}', base year {s['base_year']}"
@@ -256,6 +298,7 @@ def draw_report(results_dir: str | Path, folder: str | Path | None = None) -> Pa
     folder = Path(folder) if folder is not None else results_dir
     manifest = require_kind(results_dir, "run")
     results = read_results(results_dir)
+    _require_years(results, results_dir)
     sectors = results.get("scenario", {}).get("sectors")
     names = maps.SECTOR_NAMES if sectors is None else sectors.set_index("sector")["name"]
     with maps.sector_names(dict(names)):  # the run's own sectors, in its order

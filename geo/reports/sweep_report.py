@@ -30,7 +30,7 @@ import pandas as pd
 
 from geo.reports.html import REPORT_FILE, report_folder, table, write_page, write_tables
 from optimizer.analysis import sweep_statistics as bt
-from optimizer.analysis.comparison import CAPACITY_EPS
+from optimizer.analysis.comparison import CAPACITY_EPS, year_span
 from optimizer.output.folders import OutputError
 from optimizer.sweeps.store import read_store
 
@@ -65,6 +65,21 @@ def _money(value: float) -> str:
     return f"{value:,.1f}"
 
 
+def _when(tables: dict[str, pd.DataFrame]) -> tuple[str, str]:
+    """How the store's figures are dated, as phrases: costs over the model's years
+    (``" in 2023"``, ``" over 2023-2030"``), capital, debt and per-year figures in the
+    last year (``" in 2030"``); empty without per-year rows."""
+    years = bt.store_years(tables)
+    if not years:
+        return "", ""
+    return f" {'in' if len(years) == 1 else 'over'} {year_span(years)}", f" in {years[-1]}"
+
+
+def _titled(title: str, year: int | None) -> str:
+    """A figure title naming the one year it shows."""
+    return title if year is None else f"{title}, {year}"
+
+
 def headline_sentences(tables: dict[str, pd.DataFrame]) -> list[str]:
     """Headline sentences, every number taken from :func:`optimizer.analysis.sweep_statistics.metric_distribution`.
 
@@ -77,7 +92,9 @@ def headline_sentences(tables: dict[str, pd.DataFrame]) -> list[str]:
     -------
     list of str
         The cost of non-coordination across scenarios, stranded capital and debt
-        (observed vs coordinated), how many scenarios were not solved.
+        (observed vs coordinated), how many scenarios were not solved. The years the
+        figures cover are named (costs over the model's years, capital and debt in the
+        last year: the store's ``scenarios`` metrics) when the store has per-year rows.
 
     Examples
     --------
@@ -96,23 +113,24 @@ def headline_sentences(tables: dict[str, pd.DataFrame]) -> list[str]:
             + (f" ({failed} failed or not solved; see the failures below)." if failed else ".")
         ]
     dist = bt.metric_distribution(tables).set_index("metric")
+    flows, stocks = _when(tables)
     out = []
     if "cost_of_non_coordination" in dist.index:
         c = dist.loc["cost_of_non_coordination"]
         if n == 1:
             out.append(
                 f"In the one done scenario (of {total} in the store) the cost of "
-                f"non-coordination is CNY {_money(c['median'])} bn/yr."
+                f"non-coordination{flows} is CNY {_money(c['median'])} bn/yr."
             )
         else:
             out.append(
                 f"Across {n} done scenarios (of {total} in the store) the cost of "
-                f"non-coordination ranged from CNY {_money(c['min'])} to CNY "
+                f"non-coordination{flows} ranged from CNY {_money(c['min'])} to CNY "
                 f"{_money(c['max'])} bn/yr (median {_money(c['median'])})."
             )
     for stem, what in (
-        ("stranded_capital", "Stranded capital"),
-        ("stranded_debt", "Debt tied to stranded capacity"),
+        ("stranded_capital", f"Stranded capital{stocks}"),
+        ("stranded_debt", f"Debt tied to stranded capacity{stocks}"),
     ):
         obs, coo = f"{stem}_observed", f"{stem}_coordinated"
         if obs not in dist.index or coo not in dist.index:
@@ -172,23 +190,24 @@ def ties_note(tables: dict[str, pd.DataFrame]) -> str:
 
 
 def sector_sentences(tables: dict[str, pd.DataFrame]) -> list[str]:
-    """Per sector: regions used by the coordinated plan across scenarios, and how many
-    divisions get capacity in every scenario or in none.
+    """Per sector, in the last year of the model (named): regions used by the
+    coordinated plan across scenarios, and how many divisions get capacity in every
+    scenario or in none.
 
     Examples
     --------
     >>> s = pd.DataFrame({"scenario": ["a", "b"], "status": "done"})
-    >>> sec = pd.DataFrame({"scenario": ["a", "a", "b", "b"],
+    >>> sec = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "year": 2023,
     ...     "mode": ["observed", "coordinated"] * 2, "sector": "nev", "regions": [31, 1, 31, 2]})
-    >>> a = pd.DataFrame({"scenario": ["a", "b", "b"], "mode": "coordinated",
+    >>> a = pd.DataFrame({"scenario": ["a", "b", "b"], "mode": "coordinated", "year": 2023,
     ...     "region": ["110000", "110000", "120000"], "sector": "nev", "capacity": 1.0})
     >>> sector_sentences({"scenarios": s, "sectors": sec, "allocation": a})[0]
-    'New-energy vehicles: the coordinated plan uses 1 to 2 divisions (median 1.5) vs 31 observed; 1 division gets coordinated capacity in every scenario, 0 in none.'
+    'New-energy vehicles in 2023: the coordinated plan uses 1 to 2 divisions (median 1.5) vs 31 observed; 1 division gets coordinated capacity in every scenario, 0 in none.'
     """  # noqa: E501
     from geo.maps import sector_name
 
-    summary = bt.sector_regions(tables)
-    robust = bt.robustness(tables)
+    summary, year = bt.one_year(bt.sector_regions(tables))
+    robust, _ = bt.one_year(bt.robustness(tables), year)
     order = {s: i for i, s in enumerate(_sector_order(summary["sector"]))}
     summary = summary.sort_values("sector", key=lambda c: c.map(order))
     out = []
@@ -208,7 +227,7 @@ def sector_sentences(tables: dict[str, pd.DataFrame]) -> list[str]:
             f"{row.coordinated_median:g})"
         )
         out.append(
-            f"{sector_name(row.sector)}: the coordinated plan uses {used} vs {observed} "
+            f"{sector_name(row.sector)} in {year}: the coordinated plan uses {used} vs {observed} "
             f"observed; {always} division{' gets' if always == 1 else 's get'} coordinated "
             f"capacity in every scenario, {never} in none."
         )
@@ -339,14 +358,17 @@ def metric_figure(scenarios: pd.DataFrame):
     return fig
 
 
-def regions_boxplot(regions: pd.DataFrame):
+def regions_boxplot(regions: pd.DataFrame, year: int | None = None):
     """Per sector: regions holding coordinated capacity across scenarios (boxes and
-    points), with the observed count as a diamond.
+    points), with the observed count as a diamond, in one year (default the last; named
+    in the title).
 
     Parameters
     ----------
     regions
         :func:`optimizer.analysis.sweep_statistics.regions_by_scenario`.
+    year
+        The year to draw; default the table's last.
 
     Returns
     -------
@@ -356,9 +378,11 @@ def regions_boxplot(regions: pd.DataFrame):
     Examples
     --------
     >>> r = pd.DataFrame({"scenario": ["a", "b"] * 2, "sector": ["nev"] * 2 + ["cement"] * 2,
-    ...     "regions_observed": [31, 31, 30, 30], "regions_coordinated": [2, 5, 20, 22]})
-    >>> regions_boxplot(r).axes[0].get_xlabel()
-    'regions with capacity (count)'
+    ...     "year": 2023, "regions_observed": [31, 31, 30, 30],
+    ...     "regions_coordinated": [2, 5, 20, 22]})
+    >>> fig = regions_boxplot(r)
+    >>> fig.axes[0].get_xlabel(), fig.get_suptitle()[-6:]
+    ('regions with capacity (count)', ', 2023')
     """
     import matplotlib as mpl
     from matplotlib.lines import Line2D
@@ -366,13 +390,16 @@ def regions_boxplot(regions: pd.DataFrame):
 
     from geo import maps
 
+    regions, year = bt.one_year(regions, year)
     sectors = _sector_order(regions["sector"].unique())
     coo = maps.MODE_COLOURS["coordinated"]
     obs = maps.MODE_COLOURS["observed"]
     with mpl.rc_context(maps.STYLE):
         fig = maps.new_figure(
             (7.0, 0.45 * len(sectors) + 1.6),
-            "Regions holding capacity: coordinated plan across scenarios vs observed",
+            _titled(
+                "Regions holding capacity: coordinated plan across scenarios vs observed", year
+            ),
         )
         ax = fig.add_subplot()
         y = np.arange(len(sectors))
@@ -458,9 +485,11 @@ def robustness_maps(
     *,
     provinces=None,
     ncols: int = 4,
+    year: int | None = None,
 ):
     """One small map per sector: the share of scenarios in which each division gets
-    coordinated capacity (viridis, fixed 0..1, one colourbar "share of scenarios").
+    coordinated capacity (viridis, fixed 0..1, one colourbar "share of scenarios"), in
+    one year (default the last; named in the title).
 
     All 34 divisions are drawn; Taiwan, Hong Kong and Macau light grey (outside national
     planning), divisions absent from the store's allocation mid grey.
@@ -475,6 +504,8 @@ def robustness_maps(
         Boundaries or prepared :class:`geo.maps.MapLayers`.
     ncols
         Maps per row.
+    year
+        The year to draw; default the table's last.
 
     Returns
     -------
@@ -484,7 +515,7 @@ def robustness_maps(
     Examples
     --------
     >>> from geo.maps import map_axes
-    >>> r = pd.DataFrame({"region": ["110000", "440000"] * 2,
+    >>> r = pd.DataFrame({"region": ["110000", "440000"] * 2, "year": 2023,
     ...     "sector": ["nev", "nev", "cement", "cement"], "share_coordinated": [0.2, 1.0, 0, 1]})
     >>> len(map_axes(robustness_maps(r)))
     2
@@ -500,6 +531,7 @@ def robustness_maps(
         if isinstance(provinces, maps.MapLayers)
         else maps.map_layers(provinces, simplify_m=2.5 * maps.SIMPLIFY_M)
     )
+    robust, year = bt.one_year(robust, year)
     sectors = _sector_order(robust["sector"].unique())
     if not sectors:
         raise ValueError("the robustness table has no rows")
@@ -512,7 +544,7 @@ def robustness_maps(
     with mpl.rc_context(maps.STYLE):
         fig = maps.new_figure(
             (3.0 * ncols, 2.6 * nrows + 1.0),
-            "Share of scenarios in which each division gets coordinated capacity",
+            _titled("Share of scenarios in which each division gets coordinated capacity", year),
         )
         axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
         for ax, sector in zip(axes, sectors, strict=False):
@@ -553,9 +585,16 @@ def robustness_maps(
     return fig
 
 
-def debt_maps(ranges: pd.DataFrame, regions: pd.DataFrame | None = None, *, provinces=None):
+def debt_maps(
+    ranges: pd.DataFrame,
+    regions: pd.DataFrame | None = None,
+    *,
+    provinces=None,
+    year: int | None = None,
+):
     """Two maps per division of the debt tied to stranded capacity under the observed
-    buildout, across scenarios: (a) the median, (b) the range max − min (CNY bn).
+    buildout, across scenarios: (a) the median, (b) the range max − min (CNY bn), in one
+    year (default the last; named in the title).
 
     Parameters
     ----------
@@ -565,6 +604,8 @@ def debt_maps(ranges: pd.DataFrame, regions: pd.DataFrame | None = None, *, prov
         Region table or ``None`` for the shipped one.
     provinces
         Boundaries or prepared :class:`geo.maps.MapLayers`.
+    year
+        The year to draw; default the table's last.
 
     Returns
     -------
@@ -575,7 +616,7 @@ def debt_maps(ranges: pd.DataFrame, regions: pd.DataFrame | None = None, *, prov
     --------
     >>> from geo.maps import map_axes
     >>> r = pd.DataFrame({"region": ["110000", "440000"], "debt_observed_median": [20.0, 5.0],
-    ...                   "debt_observed_range": [3.0, 0.0]})
+    ...                   "year": 2023, "debt_observed_range": [3.0, 0.0]})
     >>> len(map_axes(debt_maps(r)))
     2
     """
@@ -585,10 +626,12 @@ def debt_maps(ranges: pd.DataFrame, regions: pd.DataFrame | None = None, *, prov
     from geo import maps
 
     layers = provinces if isinstance(provinces, maps.MapLayers) else maps.map_layers(provinces)
+    ranges, year = bt.one_year(ranges, year)
     frame = ranges.set_index(ranges["region"].astype(str))
     with mpl.rc_context(maps.STYLE):
         fig = maps.new_figure(
-            (10, 4.9), "Debt tied to stranded capacity by division, observed buildout"
+            (10, 4.9),
+            _titled("Debt tied to stranded capacity by division, observed buildout", year),
         )
         axes = fig.subplots(1, 2)
         for ax, column, heading, label in (
@@ -631,6 +674,8 @@ def _figures(tables: dict[str, pd.DataFrame], folder: Path) -> list[dict]:
     if done.empty:
         return []
     out: list[dict] = []
+    # Per-year figures show the last year of the model, named in the captions.
+    over, when = _when(tables)
 
     def save(fig, stem: str, title: str, caption: str, section: str, svg: bool = True) -> None:
         base = folder / "figures" / stem
@@ -647,9 +692,9 @@ def _figures(tables: dict[str, pd.DataFrame], folder: Path) -> list[dict]:
         metric_figure(done),
         "metrics",
         "Key metrics across scenarios",
-        "(a) Histogram of the cost of non-coordination (observed minus coordinated total "
-        "cost, CNY bn/yr; dashed: median). (b) Stranded capital and (c) the debt tied to "
-        "it (CNY bn), observed buildout vs coordinated plan: boxes span the quartiles, "
+        f"(a) Histogram of the cost of non-coordination{over} (observed minus coordinated "
+        "total cost, CNY bn/yr; dashed: median). (b) Stranded capital and (c) the debt tied "
+        f"to it{when} (CNY bn), observed buildout vs coordinated plan: boxes span the quartiles, "
         "whiskers 1.5 times the interquartile range, points are scenarios.",
         "distributions",
     )
@@ -659,7 +704,7 @@ def _figures(tables: dict[str, pd.DataFrame], folder: Path) -> list[dict]:
             regions_boxplot(regions_long),
             "regions_with_capacity",
             "Regions with capacity",
-            "Per sector, the number of divisions holding coordinated capacity across "
+            f"Per sector, the number of divisions holding coordinated capacity{when} across "
             "scenarios (boxes and points) and the observed number (diamond).",
             "regions",
         )
@@ -669,7 +714,7 @@ def _figures(tables: dict[str, pd.DataFrame], folder: Path) -> list[dict]:
             robustness_maps(robust),
             "robustness",
             "Robustness of the coordinated allocation",
-            "Share of done scenarios in which each division gets coordinated capacity "
+            f"Share of done scenarios in which each division gets coordinated capacity{when} "
             f"(capacity above {CAPACITY_EPS:g} capacity units), per sector; fixed scale 0 "
             "to 1.",
             "robustness",
@@ -681,7 +726,7 @@ def _figures(tables: dict[str, pd.DataFrame], folder: Path) -> list[dict]:
             debt_maps(ranges),
             "stranded_debt",
             "Debt tied to stranded capacity by division",
-            "Debt tied to stranded capacity under the observed buildout, summed over "
+            f"Debt tied to stranded capacity under the observed buildout{when}, summed over "
             "sectors: median and range (max − min) across done scenarios, CNY bn.",
             "debt",
             svg=False,

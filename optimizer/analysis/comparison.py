@@ -2,16 +2,22 @@
 
 :func:`compare` returns tables (each with ``attrs`` name and unit):
 
-- ``regional_gap``: per region x sector, observed vs coordinated capacity and the gap;
-- ``sector_summary``: per sector, regions with capacity, national utilisation, stranded
-  capacity (units and CNY bn), debt tied to it, and capacity concentration (HHI);
-- ``region_summary``: per region, Krugman specialisation index and industrial-structure
-  similarity to the other regions, observed vs coordinated;
+- ``regional_gap``: per region x sector x year, observed vs coordinated capacity and
+  the gap;
+- ``sector_summary``: per sector and year, regions with capacity, national utilisation,
+  stranded capacity (units and CNY bn), debt tied to it, and capacity concentration
+  (HHI);
+- ``region_summary``: per region and year, Krugman specialisation index and
+  industrial-structure similarity to the other regions, observed vs coordinated;
 - ``headline``: the cost of non-coordination and national totals, the unmet demand of
-  each mode (quantities) and the fiscal limits exceeded;
-- ``unmet``: unmet demand by region and sector in each mode, with its cause;
-- ``fiscal_limits_exceeded``: regions whose debt service exceeds their fiscal capacity
-  in either mode, and by how much.
+  each mode (quantities) and the fiscal limits exceeded: one figure per metric, over the
+  model's years (column ``years``; see :func:`headline`);
+- ``unmet``: unmet demand by region, sector and year in each mode, with its cause;
+- ``fiscal_limits_exceeded``: regions and years whose debt service exceeds the fiscal
+  capacity in either mode, and by how much.
+
+Every table but the headline is keyed by ``year`` (a column, or an index level of the
+summaries); today the model has one year, the scenario's ``base_year``.
 
 Both modes obey the same rules (``docs/model.md``, "Comparing like with like"): where the
 observed buildout breaks a fiscal limit, a regional capacity limit or the minimum plant
@@ -36,6 +42,7 @@ from optimizer.model.results import Result, named
 
 #: Capacity below this (in the sector's capacity unit) counts as none.
 CAPACITY_EPS = 1e-6
+REGION_YEAR = ["region", "year"]
 
 
 @dataclass
@@ -77,7 +84,7 @@ def compare(observed: Result, coordinated: Result) -> Comparison:
     >>> import optimizer
     >>> s = optimizer.load_scenario()
     >>> gap = compare(optimizer.evaluate_observed(s), optimizer.solve(s))
-    >>> int(gap.sector_summary.loc["solar_pv", "regions_observed"])
+    >>> int(gap.sector_summary.loc[("solar_pv", 2023), "regions_observed"])
     31
     """
     for result, mode in ((observed, "observed"), (coordinated, "coordinated")):
@@ -135,14 +142,16 @@ def hhi(capacity: pd.Series) -> float:
 
 
 def sector_summary(obs: pd.DataFrame, coo: pd.DataFrame) -> pd.DataFrame:
-    """Per sector, observed vs coordinated: regions with capacity, national capacity,
-    production and utilisation, stranded capacity (``cap - prod / max_utilisation``) in
-    units and CNY bn, debt tied to stranded capacity (CNY bn) and HHI of capacity."""
+    """Per sector and year (the index), observed vs coordinated: regions with capacity,
+    national capacity, production and utilisation, stranded capacity
+    (``cap - prod / max_utilisation``) in units and CNY bn, debt tied to stranded
+    capacity (CNY bn) and HHI of capacity."""
+    keys = ["sector", "year"]
     rows = {}
     for label, frame in (("observed", obs), ("coordinated", coo)):
-        g = frame.groupby("sector")
+        g = frame.groupby(keys)
         built = frame.loc[frame["capacity"] > CAPACITY_EPS]
-        rows[f"regions_{label}"] = built.groupby("sector")["region"].nunique()
+        rows[f"regions_{label}"] = built.groupby(keys)["region"].nunique()
         rows[f"capacity_{label}"] = g["capacity"].sum()
         rows[f"production_{label}"] = g["production"].sum()
         rows[f"stranded_capacity_{label}"] = g["stranded_capacity"].sum()
@@ -157,8 +166,8 @@ def sector_summary(obs: pd.DataFrame, coo: pd.DataFrame) -> pd.DataFrame:
                 table[f"production_{label}"] / table[f"capacity_{label}"]
             )
     units = obs.drop_duplicates("sector").set_index("sector")["capacity_unit"]
-    table["capacity_unit"] = units.reindex(table.index)
-    table.index.name = "sector"
+    table["capacity_unit"] = units.reindex(table.index.get_level_values("sector")).to_numpy()
+    table.index.names = keys
     return named(
         table,
         "sector summary, observed vs coordinated",
@@ -214,33 +223,43 @@ def similarity_index(values: pd.DataFrame) -> pd.Series:
     return pd.Series(out, name="similarity")
 
 
+def _per_year(frame: pd.DataFrame, index) -> pd.Series:
+    """An index of the region x sector capital mix (:func:`krugman_index`,
+    :func:`similarity_index`), computed within each year: by (region, year)."""
+    parts = {year: index(_shares(part)) for year, part in frame.groupby("year")}
+    if not parts:
+        return pd.Series(dtype=float, index=pd.MultiIndex.from_tuples([], names=REGION_YEAR))
+    out = pd.concat(parts, names=["year", "region"]).swaplevel()
+    return out.rename_axis(REGION_YEAR)
+
+
 def region_summary(
     obs: pd.DataFrame, coo: pd.DataFrame, gap: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Per region, observed vs coordinated: capital in place (CNY bn), stranded capital and
-    the debt tied to it (CNY bn), number of sectors with capacity, Krugman index and
-    structure similarity; and ``sectors_duplicated``, the number of sectors in which the
-    region's observed capacity exceeds the coordinated plan (it duplicates capacity the
-    plan puts elsewhere or does not need)."""
+    """Per region and year (the index), observed vs coordinated: capital in place (CNY
+    bn), stranded capital and the debt tied to it (CNY bn), number of sectors with
+    capacity, Krugman index and structure similarity (of the year's capital mix); and
+    ``sectors_duplicated``, the number of sectors in which the region's observed capacity
+    exceeds the coordinated plan that year (it duplicates capacity the plan puts
+    elsewhere or does not need)."""
     gap = regional_gap(obs, coo) if gap is None else gap
-    over = gap.loc[gap["gap"] > CAPACITY_EPS].groupby("region")["sector"].nunique()
+    over = gap.loc[gap["gap"] > CAPACITY_EPS].groupby(REGION_YEAR)["sector"].nunique()
     cols = {}
     for label, frame in (("observed", obs), ("coordinated", coo)):
-        values = _shares(frame)
-        g = frame.groupby("region")
+        g = frame.groupby(REGION_YEAR)
         cols[f"capital_cny_bn_{label}"] = g["capital_cny_bn"].sum()
         cols[f"stranded_capital_cny_bn_{label}"] = g["stranded_capital_cny_bn"].sum()
         cols[f"stranded_debt_cny_bn_{label}"] = g["stranded_debt_cny_bn"].sum()
         cols[f"sectors_{label}"] = (
-            frame.loc[frame["capacity"] > CAPACITY_EPS].groupby("region")["sector"].nunique()
+            frame.loc[frame["capacity"] > CAPACITY_EPS].groupby(REGION_YEAR)["sector"].nunique()
         )
-        cols[f"krugman_{label}"] = krugman_index(values)
-        cols[f"similarity_{label}"] = similarity_index(values)
+        cols[f"krugman_{label}"] = _per_year(frame, krugman_index)
+        cols[f"similarity_{label}"] = _per_year(frame, similarity_index)
     table = pd.DataFrame(cols)
     for label in ("observed", "coordinated"):
         table[f"sectors_{label}"] = table[f"sectors_{label}"].fillna(0).astype(int)
     table["sectors_duplicated"] = over.reindex(table.index).fillna(0).astype(int)
-    table.index.name = "region"
+    table.index.names = REGION_YEAR
     return named(
         table, "region summary, observed vs coordinated", "CNY bn; sectors; index (dimensionless)"
     )
@@ -299,6 +318,20 @@ def fiscal_comparison(observed: Result, coordinated: Result) -> pd.DataFrame:
     )
 
 
+def year_span(years) -> str:
+    """The years a figure covers, as text: ``"2023"``, or ``"2023-2030"`` for several.
+
+    Examples
+    --------
+    >>> year_span([2023]), year_span([2030, 2023, 2025])
+    ('2023', '2023-2030')
+    """
+    years = sorted({int(y) for y in years})
+    if not years:
+        return ""
+    return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+
+
 def headline(observed: Result, coordinated: Result) -> pd.DataFrame:
     """National totals and the cost of non-coordination (``total_cost`` difference).
 
@@ -309,67 +342,58 @@ def headline(observed: Result, coordinated: Result) -> pd.DataFrame:
     ``fiscal_limit_excess`` (CNY bn/yr of debt service beyond fiscal capacity, summed
     over regions), ``debt_beyond_fiscal_capacity`` (CNY bn) and
     ``regions_over_fiscal_limit``. Where one mode leaves demand unmet that the other
-    serves, the two costs cover different output: read them with the unmet rows."""
-    o, c = observed.allocation, coordinated.allocation
-    rows = [
-        ("total_cost", observed.total_cost, coordinated.total_cost, "CNY bn/yr"),
-        (
-            "stranded_capital",
-            o["stranded_capital_cny_bn"].sum(),
-            c["stranded_capital_cny_bn"].sum(),
-            "CNY bn",
-        ),
-        (
-            "stranded_debt",
-            o["stranded_debt_cny_bn"].sum(),
-            c["stranded_debt_cny_bn"].sum(),
-            "CNY bn",
-        ),
-        ("capital_in_place", o["capital_cny_bn"].sum(), c["capital_cny_bn"].sum(), "CNY bn"),
-    ]
-    terms_o = observed.costs.set_index("term")["value"]
-    terms_c = coordinated.costs.set_index("term")["value"]
-    for term in terms_o.index.union(terms_c.index):
+    serves, the two costs cover different output: read them with the unmet rows.
+
+    One figure per metric over the model's years (today one, the base year), and the
+    ``years`` column says which: flows (costs in CNY bn/yr, unmet quantities, the debt
+    service beyond fiscal capacity) are summed over the years, as the objective sums
+    them; stocks (capital, stranded capital, debt, in CNY bn) are those of the last year;
+    counts (sectors with unmet demand, regions over the fiscal limit) count each sector
+    or region once, in any year. Per year: ``costs``, ``sector_summary``,
+    ``region_summary``, ``unmet`` and ``fiscal_limits_exceeded``."""
+    modes = {"observed": observed, "coordinated": coordinated}
+    years = sorted({int(y) for r in modes.values() for y in r.allocation["year"]})
+    span, last = year_span(years), str(years[-1])
+    rows: list[tuple] = []
+
+    def add(metric: str, values: dict, unit: str, when: str) -> None:
+        rows.append((metric, values["observed"], values["coordinated"], unit, when))
+
+    alloc = {m: r.allocation.loc[r.allocation["year"] == years[-1]] for m, r in modes.items()}
+    add("total_cost", {m: r.total_cost for m, r in modes.items()}, "CNY bn/yr", span)
+    for metric, column in (
+        ("stranded_capital", "stranded_capital_cny_bn"),
+        ("stranded_debt", "stranded_debt_cny_bn"),
+        ("capital_in_place", "capital_cny_bn"),
+    ):
+        add(metric, {m: a[column].sum() for m, a in alloc.items()}, "CNY bn", last)
+    terms = {m: r.costs.groupby("term", sort=False)["value"].sum() for m, r in modes.items()}
+    for term in terms["observed"].index.union(terms["coordinated"].index):
         if term == "unmet_penalty":  # penalty money is no cost: unmet demand is below
             continue
-        rows.append((f"cost_{term}", terms_o.get(term, 0.0), terms_c.get(term, 0.0), "CNY bn/yr"))
-    unmet = {
-        mode: r.unmet.groupby(["sector", "unit"])["quantity"].sum()
-        for mode, r in (("observed", observed), ("coordinated", coordinated))
-    }
-    sectors = unmet["observed"].index.union(unmet["coordinated"].index)
-    rows.append(("sectors_with_unmet_demand", len(unmet["observed"]), len(unmet["coordinated"]),
-                 "sectors"))  # fmt: skip
-    for sector, unit in sectors:
-        rows.append(
-            (
-                f"unmet_demand_{sector}",
-                unmet["observed"].get((sector, unit), 0.0),
-                unmet["coordinated"].get((sector, unit), 0.0),
-                unit,
-            )
-        )
-    over = {
-        mode: r.tables["fiscal_limits_exceeded"]
-        for mode, r in (("observed", observed), ("coordinated", coordinated))
-    }
-    for metric, column, unit in (
-        ("fiscal_limit_excess", "excess_debt_service_cny_bn_per_yr", "CNY bn/yr"),
-        ("debt_beyond_fiscal_capacity", "debt_beyond_fiscal_capacity_cny_bn", "CNY bn"),
-    ):
-        rows.append((metric, over["observed"][column].sum(), over["coordinated"][column].sum(),
-                     unit))  # fmt: skip
-    rows.append(("regions_over_fiscal_limit", len(over["observed"]), len(over["coordinated"]),
-                 "regions"))  # fmt: skip
-    table = pd.DataFrame(rows, columns=["metric", "observed", "coordinated", "unit"])
+        add(f"cost_{term}", {m: v.get(term, 0.0) for m, v in terms.items()}, "CNY bn/yr", span)
+    unmet = {m: r.unmet.groupby(["sector", "unit"])["quantity"].sum() for m, r in modes.items()}
+    add("sectors_with_unmet_demand", {m: len(u) for m, u in unmet.items()}, "sectors", span)
+    for sector, unit in unmet["observed"].index.union(unmet["coordinated"].index):
+        add(f"unmet_demand_{sector}", {m: u.get((sector, unit), 0.0) for m, u in unmet.items()},
+            unit, span)  # fmt: skip
+    over = {m: r.tables["fiscal_limits_exceeded"] for m, r in modes.items()}
+    column = "excess_debt_service_cny_bn_per_yr"
+    add("fiscal_limit_excess", {m: f[column].sum() for m, f in over.items()}, "CNY bn/yr", span)
+    column = "debt_beyond_fiscal_capacity_cny_bn"
+    at_end = {m: f.loc[f["year"] == years[-1], column].sum() for m, f in over.items()}
+    add("debt_beyond_fiscal_capacity", at_end, "CNY bn", last)
+    add("regions_over_fiscal_limit", {m: f["region"].nunique() for m, f in over.items()},
+        "regions", span)  # fmt: skip
+    table = pd.DataFrame(rows, columns=["metric", "observed", "coordinated", "unit", "years"])
     table[["observed", "coordinated"]] = table[["observed", "coordinated"]].astype(float)
     table["difference"] = table["observed"] - table["coordinated"]
-    table = table[["metric", "observed", "coordinated", "difference", "unit"]]
+    table = table[["metric", "observed", "coordinated", "difference", "unit", "years"]]
     return named(
         table,
         "headline: cost of non-coordination = total_cost difference (resource cost; no "
         "unmet-demand penalty, unmet demand as quantities)",
-        "see unit column",
+        "see unit column; years: the years each figure covers",
     )
 
 

@@ -6,6 +6,11 @@ returns and gives one DataFrame with ``attrs`` ``name`` and ``unit`` (as
 statistics across scenarios are over those. Percentiles are numpy's default (linear
 interpolation between order statistics).
 
+Statistics of the store's per-year tables (``sectors``, ``allocation``) are per year:
+every table they give is keyed by ``year`` too (today the model has one year, the base
+scenario's ``base_year``). The scenario metrics of ``scenarios`` are one figure per
+variant, as the store defines them (its ``columns`` table).
+
 Examples
 --------
 >>> import pandas as pd
@@ -39,6 +44,7 @@ __all__ = [
     "failures",
     "metric_distribution",
     "money_metrics",
+    "one_year",
     "regional_ranges",
     "regions_by_scenario",
     "robustness",
@@ -48,6 +54,7 @@ __all__ = [
     "sector_regions",
     "sector_units",
     "status_counts",
+    "store_years",
     "stranded_capacity_ranges",
     "ties",
 ]
@@ -56,6 +63,8 @@ __all__ = [
 DONE = "done"
 #: The two modes of every solved scenario, in display order.
 MODES = ("observed", "coordinated")
+#: The keys of a cell of the store's ``allocation`` (besides scenario and mode).
+CELL = ["region", "sector", "year"]
 #: Percentiles of :func:`metric_distribution`: column -> quantile.
 QUANTILES = {"p5": 0.05, "p25": 0.25, "median": 0.5, "p75": 0.75, "p95": 0.95}
 
@@ -63,6 +72,40 @@ QUANTILES = {"p5": 0.05, "p25": 0.25, "median": 0.5, "p75": 0.75, "p95": 0.95}
 def _frame(tables: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
     frame = tables.get(name)
     return frame if frame is not None else pd.DataFrame()
+
+
+def store_years(tables: dict[str, pd.DataFrame]) -> list[int]:
+    """The model years in the store's per-year tables (``sectors``, ``allocation``,
+    ``costs``), sorted; empty when they have no rows.
+
+    Examples
+    --------
+    >>> store_years({"costs": pd.DataFrame({"year": [2030, 2023, 2030]})})
+    [2023, 2030]
+    """
+    years: set[int] = set()
+    for name in ("sectors", "allocation", "costs"):
+        frame = _frame(tables, name)
+        if "year" in frame.columns:
+            years.update(int(y) for y in frame["year"].dropna().unique())
+    return sorted(years)
+
+
+def one_year(frame: pd.DataFrame, year: int | None = None) -> tuple[pd.DataFrame, int | None]:
+    """The rows of ``frame`` in ``year`` (default: its last year) and that year; a frame
+    without rows is returned as it is, with ``None``. Figures drawn from a per-year table
+    show one year, named in their title.
+
+    Examples
+    --------
+    >>> rows, year = one_year(pd.DataFrame({"year": [2023, 2030], "x": [1, 2]}))
+    >>> year, rows["x"].tolist()
+    (2030, [2])
+    """
+    if frame.empty:
+        return frame, None
+    chosen = int(frame["year"].max()) if year is None else int(year)
+    return frame.loc[frame["year"] == chosen], chosen
 
 
 def money_metrics() -> list[tuple[str, str, str]]:
@@ -204,30 +247,33 @@ def metric_distribution(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def robustness(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per region x sector: share of done scenarios in which the region holds capacity.
+    """Per region x sector x year: share of done scenarios in which the region holds
+    capacity.
 
     A region holds capacity in a scenario when its capacity exceeds
     :data:`optimizer.analysis.comparison.CAPACITY_EPS` (in the sector's capacity unit).
-    Region-sector pairs absent from a scenario's allocation count as no capacity.
+    Region-sector-year cells absent from a scenario's allocation count as no capacity.
 
     Returns
     -------
     pandas.DataFrame
-        ``region``, ``name``, ``sector``, ``share_coordinated`` and ``share_observed``
-        (0..1), ``scenarios`` (done scenarios, the denominator); sorted by sector then
-        region. Empty when no scenario is done.
+        ``region``, ``name``, ``sector``, ``year``, ``share_coordinated`` and
+        ``share_observed`` (0..1), ``scenarios`` (done scenarios, the denominator);
+        sorted by sector, year and region. Empty when no scenario is done.
 
     Examples
     --------
     >>> s = pd.DataFrame({"scenario": ["a", "b"], "status": "done"})
     >>> a = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "mode": "coordinated",
-    ...     "region": "110000", "sector": ["nev", "cement", "nev", "cement"],
+    ...     "region": "110000", "sector": ["nev", "cement", "nev", "cement"], "year": 2023,
     ...     "capacity": [1.0, 0.0, 0.0, 0.0]})
     >>> r = robustness({"scenarios": s, "allocation": a})
-    >>> r[["sector", "share_coordinated", "share_observed", "scenarios"]].values.tolist()
-    [['cement', 0.0, 0.0, 2], ['nev', 0.5, 0.0, 2]]
+    >>> r[["sector", "year", "share_coordinated", "share_observed", "scenarios"]].values.tolist()
+    [['cement', 2023, 0.0, 0.0, 2], ['nev', 2023, 0.5, 0.0, 2]]
     """
-    columns = ["region", "name", "sector", "share_coordinated", "share_observed", "scenarios"]
+    columns = [
+        "region", "name", "sector", "year", "share_coordinated", "share_observed", "scenarios"
+    ]  # fmt: skip
     n = len(_done_names(tables))
     alloc = _results(tables, "allocation")
     if n == 0 or alloc.empty:
@@ -236,46 +282,48 @@ def robustness(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         region=alloc["region"].astype(str),
         built=(pd.to_numeric(alloc["capacity"], errors="coerce") > CAPACITY_EPS).astype(int),
     )
-    # One count per scenario: max over any duplicate rows of a (scenario, region, sector).
-    per = alloc.groupby(["mode", "scenario", "region", "sector"])["built"].max()
-    counts = per.groupby(["mode", "region", "sector"]).sum().unstack("mode")
+    # One count per scenario: max over any duplicate rows of a (scenario, cell).
+    per = alloc.groupby(["mode", "scenario", *CELL])["built"].max()
+    counts = per.groupby(["mode", *CELL]).sum().unstack("mode")
     counts = counts.reindex(columns=list(MODES)).fillna(0.0)
     frame = (counts / n).reset_index()
     frame = frame.rename(columns={m: f"share_{m}" for m in MODES})
     frame.columns.name = None
     frame.insert(1, "name", frame["region"].map(REGION_NAMES).fillna(frame["region"]))
     frame["scenarios"] = n
-    frame = frame.sort_values(["sector", "region"]).reset_index(drop=True)
+    frame = frame.sort_values(["sector", "year", "region"]).reset_index(drop=True)
     return named(frame[columns], "robustness of the allocation", "share of done scenarios (0-1)")
 
 
-def _quantile_columns(grouped, prefix: str) -> pd.DataFrame:
+def _quantile_columns(wide: pd.DataFrame, prefix: str, axis: int = 0) -> pd.DataFrame:
+    """Min, median and max of ``wide`` along ``axis`` (1: across the scenario columns)."""
     return pd.DataFrame(
         {
-            f"{prefix}_min": grouped.min(),
-            f"{prefix}_median": grouped.median(),
-            f"{prefix}_max": grouped.max(),
+            f"{prefix}_min": wide.min(axis=axis),
+            f"{prefix}_median": wide.median(axis=axis),
+            f"{prefix}_max": wide.max(axis=axis),
         }
     )
 
 
 def regional_ranges(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per region: min / median / max across done scenarios of the debt tied to
+    """Per region and year: min / median / max across done scenarios of the debt tied to
     stranded capacity (summed over sectors, CNY bn), observed and coordinated.
 
     Returns
     -------
     pandas.DataFrame
-        ``region``, ``name``, ``debt_observed_min`` / ``_median`` / ``_max``,
+        ``region``, ``name``, ``year``, ``debt_observed_min`` / ``_median`` / ``_max``,
         ``debt_observed_range`` (max - min), ``debt_coordinated_min`` / ``_median`` /
         ``_max``, ``debt_coordinated_range``; all CNY bn. A region without rows in a
-        scenario counts as 0 there. Empty when no scenario is done.
+        scenario counts as 0 there. Sorted by region and year; empty when no scenario is
+        done.
 
     Examples
     --------
     >>> s = pd.DataFrame({"scenario": ["a", "b"], "status": "done"})
     >>> a = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "mode": "observed",
-    ...     "region": "110000", "sector": ["nev", "cement"] * 2,
+    ...     "region": "110000", "sector": ["nev", "cement"] * 2, "year": 2023,
     ...     "stranded_debt_cny_bn": [1.0, 2.0, 0.5, 0.5]})
     >>> r = regional_ranges({"scenarios": s, "allocation": a})
     >>> r[["debt_observed_min", "debt_observed_max", "debt_observed_range"]].to_numpy().tolist()
@@ -284,38 +332,40 @@ def regional_ranges(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     names = _done_names(tables)
     alloc = _results(tables, "allocation")
     stats = ("min", "median", "max", "range")
-    columns = ["region", "name", *(f"debt_{m}_{s}" for m in MODES for s in stats)]
+    columns = ["region", "name", "year", *(f"debt_{m}_{s}" for m in MODES for s in stats)]
     if not names or alloc.empty:
         return named(pd.DataFrame(columns=columns), "stranded debt by region", "CNY bn")
     alloc = alloc.assign(region=alloc["region"].astype(str))
-    regions = sorted(alloc["region"].unique())
+    keys = ["region", "year"]
+    cells = pd.MultiIndex.from_frame(alloc[keys].drop_duplicates().sort_values(keys))
     parts = []
     for mode in MODES:
         rows = alloc.loc[alloc["mode"] == mode]
-        total = rows.groupby(["scenario", "region"])["stranded_debt_cny_bn"].sum().unstack()
-        total = total.reindex(index=names, columns=regions).fillna(0.0)
-        part = _quantile_columns(total, f"debt_{mode}")
+        total = rows.groupby([*keys, "scenario"])["stranded_debt_cny_bn"].sum()
+        total = total.unstack("scenario").reindex(index=cells, columns=names).fillna(0.0)
+        part = _quantile_columns(total, f"debt_{mode}", axis=1)
         part[f"debt_{mode}_range"] = part[f"debt_{mode}_max"] - part[f"debt_{mode}_min"]
         parts.append(part)
-    frame = pd.concat(parts, axis=1).rename_axis("region").reset_index()
+    frame = pd.concat(parts, axis=1).reset_index()
     frame.insert(1, "name", frame["region"].map(REGION_NAMES).fillna(frame["region"]))
     return named(frame[columns], "debt tied to stranded capacity by region", "CNY bn")
 
 
 def stranded_capacity_ranges(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per region x sector: min / median / max of stranded capacity across done scenarios.
+    """Per region x sector x year: min / median / max of stranded capacity across done
+    scenarios.
 
     Returns
     -------
     pandas.DataFrame
-        ``region``, ``name``, ``sector``, ``observed_min`` / ``_median`` / ``_max``,
-        ``coordinated_min`` / ``_median`` / ``_max`` (in the sector's capacity unit) and
-        ``capacity_unit``. Pairs absent from a scenario count as 0 there.
+        ``region``, ``name``, ``sector``, ``year``, ``observed_min`` / ``_median`` /
+        ``_max``, ``coordinated_min`` / ``_median`` / ``_max`` (in the sector's capacity
+        unit) and ``capacity_unit``. Cells absent from a scenario count as 0 there.
 
     Examples
     --------
     >>> s = pd.DataFrame({"scenario": ["a", "b", "c"], "status": "done"})
-    >>> a = pd.DataFrame({"scenario": ["a", "b", "c"], "mode": "observed",
+    >>> a = pd.DataFrame({"scenario": ["a", "b", "c"], "mode": "observed", "year": 2023,
     ...     "region": "110000", "sector": "solar_pv", "stranded_capacity": [3.0, 1.0, 2.0]})
     >>> info = pd.DataFrame({"sector": ["solar_pv"], "position": [0], "name": ["PV"],
     ...     "capacity_unit": ["GW/yr"], "output_unit": ["GW"]})
@@ -331,19 +381,20 @@ def stranded_capacity_ranges(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         "region",
         "name",
         "sector",
+        "year",
         *(f"{m}_{s}" for m in MODES for s in ("min", "median", "max")),
         "capacity_unit",
     ]
     if not names or alloc.empty:
         return named(pd.DataFrame(columns=columns), "stranded capacity ranges", "capacity unit")
     alloc = alloc.assign(region=alloc["region"].astype(str))
-    pairs = alloc[["region", "sector"]].drop_duplicates()
-    pair_index = pd.MultiIndex.from_frame(pairs.sort_values(["sector", "region"]))
+    cells = alloc[CELL].drop_duplicates()
+    cell_index = pd.MultiIndex.from_frame(cells.sort_values(["sector", "year", "region"]))
     parts = []
     for mode in MODES:
         rows = alloc.loc[alloc["mode"] == mode]
-        wide = rows.groupby(["region", "sector", "scenario"])["stranded_capacity"].sum()
-        wide = wide.unstack("scenario").reindex(index=pair_index, columns=names).fillna(0.0)
+        wide = rows.groupby([*CELL, "scenario"])["stranded_capacity"].sum()
+        wide = wide.unstack("scenario").reindex(index=cell_index, columns=names).fillna(0.0)
         parts.append(
             pd.DataFrame(
                 {
@@ -356,54 +407,58 @@ def stranded_capacity_ranges(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     frame = pd.concat(parts, axis=1).reset_index()
     frame.insert(1, "name", frame["region"].map(REGION_NAMES).fillna(frame["region"]))
     frame["capacity_unit"] = frame["sector"].map(sector_units(tables, frame["sector"].unique()))
-    frame = frame.sort_values(["sector", "region"]).reset_index(drop=True)
+    frame = frame.sort_values(["sector", "year", "region"]).reset_index(drop=True)
     return named(frame[columns], "stranded capacity by region and sector", "capacity unit")
 
 
 def regions_by_scenario(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Regions holding capacity per done scenario, sector and mode (from ``sectors``).
+    """Regions holding capacity per done scenario, sector, year and mode (from
+    ``sectors``).
 
     Returns
     -------
     pandas.DataFrame
-        ``scenario``, ``sector``, ``regions_observed``, ``regions_coordinated``.
+        ``scenario``, ``sector``, ``year``, ``regions_observed``, ``regions_coordinated``;
+        sorted by sector, year and scenario.
 
     Examples
     --------
     >>> s = pd.DataFrame({"scenario": ["a"], "status": "done"})
     >>> sec = pd.DataFrame({"scenario": "a", "mode": ["observed", "coordinated"],
-    ...                     "sector": "nev", "regions": [31, 4]})
+    ...                     "sector": "nev", "year": 2023, "regions": [31, 4]})
     >>> regions_by_scenario({"scenarios": s, "sectors": sec}).values.tolist()
-    [['a', 'nev', 31, 4]]
+    [['a', 'nev', 2023, 31, 4]]
     """
-    columns = ["scenario", "sector", *(f"regions_{m}" for m in MODES)]
+    columns = ["scenario", "sector", "year", *(f"regions_{m}" for m in MODES)]
     rows = _results(tables, "sectors")
     if rows.empty:
         return named(pd.DataFrame(columns=columns), "regions with capacity", "regions")
     wide = rows.pivot_table(
-        index=["scenario", "sector"], columns="mode", values="regions", aggfunc="sum"
+        index=["scenario", "sector", "year"], columns="mode", values="regions", aggfunc="sum"
     )
     wide = wide.reindex(columns=list(MODES))
     wide.columns = [f"regions_{m}" for m in wide.columns]
-    frame = wide.reset_index().sort_values(["sector", "scenario"]).reset_index(drop=True)
+    order = ["sector", "year", "scenario"]
+    frame = wide.reset_index().sort_values(order).reset_index(drop=True)
     for m in MODES:
         frame[f"regions_{m}"] = frame[f"regions_{m}"].fillna(0).astype(int)
     return named(frame[columns], "regions with capacity per scenario", "regions")
 
 
 def sector_regions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per sector: regions with capacity across done scenarios, observed vs coordinated.
+    """Per sector and year: regions with capacity across done scenarios, observed vs
+    coordinated.
 
     Returns
     -------
     pandas.DataFrame
-        ``sector``, ``observed_min``, ``observed_max``, ``coordinated_min``,
+        ``sector``, ``year``, ``observed_min``, ``observed_max``, ``coordinated_min``,
         ``coordinated_median``, ``coordinated_max`` (counts of regions), ``scenarios``.
 
     Examples
     --------
     >>> s = pd.DataFrame({"scenario": ["a", "b"], "status": "done"})
-    >>> sec = pd.DataFrame({"scenario": ["a", "a", "b", "b"],
+    >>> sec = pd.DataFrame({"scenario": ["a", "a", "b", "b"], "year": 2023,
     ...     "mode": ["observed", "coordinated"] * 2, "sector": "nev", "regions": [31, 4, 31, 6]})
     >>> row = sector_regions({"scenarios": s, "sectors": sec}).to_dict("records")[0]
     >>> [row[k] for k in ("observed_min", "coordinated_min", "coordinated_median", "scenarios")]
@@ -412,6 +467,7 @@ def sector_regions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     long = regions_by_scenario(tables)
     columns = [
         "sector",
+        "year",
         "observed_min",
         "observed_max",
         "coordinated_min",
@@ -421,7 +477,7 @@ def sector_regions(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     ]
     if long.empty:
         return named(pd.DataFrame(columns=columns), "regions with capacity by sector", "regions")
-    g = long.groupby("sector")
+    g = long.groupby(["sector", "year"])
     frame = pd.DataFrame(
         {
             "observed_min": g["regions_observed"].min(),

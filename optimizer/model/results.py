@@ -62,15 +62,18 @@ class Result:
     objective
         Objective value, CNY bn/yr.
     tables
-        ``allocation`` (region x sector: capacity, production, utilisation, idle capacity
-        ``cap - prod``, stranded capacity ``cap - prod / max_utilisation`` (not needed even
-        at full usable output), their capital value and the debt tied to them),
-        ``shipments``, ``exports``, ``unmet`` (quantities by region and sector, with the
-        ``cause`` and a ``reason`` in words), ``debt`` (by region),
-        ``fiscal_limits_exceeded`` (regions whose debt service exceeds their fiscal
-        capacity, and by how much), ``costs`` (one row per objective term),
-        ``marginal_costs`` (duals of the demand balance), ``capacity_values`` and
-        ``fiscal_values`` (duals of the limits).
+        ``allocation`` (region x sector x year: capacity, production, utilisation, idle
+        capacity ``cap - prod``, stranded capacity ``cap - prod / max_utilisation`` (not
+        needed even at full usable output), their capital value and the debt tied to
+        them), ``shipments`` (arc x sector x year), ``exports``, ``unmet`` (quantities by
+        region, sector and year, with the ``cause`` and a ``reason`` in words), ``debt``
+        (by region and year), ``fiscal_limits_exceeded`` (regions and years whose debt
+        service exceeds the fiscal capacity, and by how much), ``costs`` (one row per
+        objective term and year), ``marginal_costs`` (duals of the demand balance, by
+        region, sector and year), ``capacity_values`` and ``fiscal_values`` (duals of
+        the limits, by their rows' region, sector and year). Every table carries a
+        ``year`` column (today one year, the scenario's ``base_year``), so a model with
+        several years has the same tables.
     """
 
     mode: str
@@ -104,8 +107,9 @@ class Result:
         """Resource cost (CNY bn/yr): capital, fixed O&M, variable cost and transport.
 
         Without the unmet-demand penalty (unmet demand is reported as quantities, in the
-        ``unmet`` table) and without the stranded and debt weights; NaN unless the solve
-        was optimal."""
+        ``unmet`` table) and without the stranded and debt weights; summed over the
+        model's years, as the objective sums them (by year: the ``costs`` table); NaN
+        unless the solve was optimal."""
         if not self.status.ok:
             return float("nan")
         c = self.tables["costs"].set_index("term")["value"]
@@ -168,14 +172,7 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
         "exports": _quantities(v["export"], data, "exports through coastal regions"),
         "unmet": _unmet(lp, data, sol),
         "debt": _debt(alloc, cap, data),
-        "costs": named(
-            pd.DataFrame(
-                [(t, val, TERM_UNITS) for t, val in lp.term_values(sol.x).items()],
-                columns=["term", "value", "unit"],
-            ),
-            "objective terms",
-            TERM_UNITS,
-        ),
+        "costs": _costs(lp, data, sol.x),
     }
     tables["fiscal_limits_exceeded"] = fiscal_excess(tables["debt"])
     if sol.row_duals is not None:
@@ -204,6 +201,25 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
             )
     result.tables = tables
     return result
+
+
+def _costs(lp: LinearProgram, data: ModelData, x: np.ndarray) -> pd.DataFrame:
+    """Each objective term by year (CNY bn/yr): one row per term and model year, zero
+    where the term has no cost in that year. Every variable block is indexed by year, so
+    each cost falls in the year of its column; the rows of a term add up to its value."""
+    years = pd.Index(data.years, name="year")
+    year_of = np.full(lp.n_cols, -1)
+    for block in lp.variables.values():
+        year_of[block.columns] = years.get_indexer(block.index.get_level_values("year"))
+    rows = []
+    for term, (cols, coef) in lp.objective_terms.items():
+        when = year_of[cols]
+        for t, year in enumerate(years):
+            # A dot product per year, as lp.term_values: one year gives the same bits.
+            mine = when == t
+            rows.append((term, year, float(np.dot(coef[mine], x[cols[mine]])), TERM_UNITS))
+    frame = pd.DataFrame(rows, columns=["term", "year", "value", "unit"])
+    return named(frame.astype({"year": int}), "objective terms by year", TERM_UNITS)
 
 
 def _quantities(series: pd.Series, data: ModelData, name: str) -> pd.DataFrame:

@@ -150,10 +150,10 @@ def write_result_files(
     if comparison is not None:
         (folder / "comparison").mkdir()
         for name, table in comparison.tables().items():
+            # The summaries are indexed by (sector, year) or (region, year): keep the keys.
+            named_index = any(n is not None for n in table.index.names)
             write_table(
-                table.reset_index() if table.index.name else table,
-                folder / "comparison" / name,
-                fmt,
+                table.reset_index() if named_index else table, folder / "comparison" / name, fmt
             )
     # The inputs travel with the results, so a report can be redrawn from the folder.
     (folder / "scenario").mkdir()

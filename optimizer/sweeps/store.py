@@ -4,12 +4,13 @@ Tables (``columns`` in the store lists every column with its unit):
 
 - ``scenarios``: one row per variant: kind, overrides (JSON), status, message, key
   metrics (cost of non-coordination, stranded capital and debt, observed vs
-  coordinated), whether the optimum has ties;
+  coordinated; over the model's years: costs summed, capital and debt in the last
+  year), whether the optimum has ties;
 - ``parameters``: what defines each variant, one row per key (given, grid or drawn value);
-- ``costs``: objective terms by variant and mode (CNY bn/yr);
-- ``sectors``: per variant, mode and sector: regions with capacity, capacity,
+- ``costs``: objective terms by variant, mode, term and year (CNY bn/yr);
+- ``sectors``: per variant, mode, sector and year: regions with capacity, capacity,
   production, utilisation, stranded capacity, its capital and debt, unmet demand;
-- ``allocation``: per variant, mode, region and sector: capacity, production,
+- ``allocation``: per variant, mode, region, sector and year: capacity, production,
   stranded capacity and the debt tied to it;
 - ``meta`` (store identity: dataset and model version), ``runs`` (each invocation) and
   ``sweep_files`` (the sweep file text of each run, with its seed).
@@ -46,7 +47,10 @@ from optimizer.output.folders import check_target, staged_output, to_json, write
 from optimizer.scenario.readers import display_path
 from optimizer.sweeps.worker import SCENARIO_METRICS, ChunkResult
 
-STORE_VERSION = "2"  # 2: runs.solver_libraries, scenarios.solver, sector_info
+#: The store's format. 2: runs.solver_libraries, scenarios.solver, sector_info. 3: the
+#: year in every key (costs by term and year, sectors by sector and year, allocation by
+#: region, sector and year), and scenario metrics defined over the model's years.
+STORE_VERSION = "3"
 TABLES = ("scenarios", "parameters", "costs", "sectors", "allocation")
 #: Packages whose source decides the numbers a sweep stores: the model, and the sweep
 #: fast path and worker (every module in them, so a new one is never left out).
@@ -68,14 +72,17 @@ CREATE TABLE IF NOT EXISTS scenarios (
     {", ".join(f"{name} DOUBLE" for name, _, _ in SCENARIO_METRICS)});
 CREATE TABLE IF NOT EXISTS parameters (
     scenario VARCHAR, key VARCHAR, value DOUBLE, text VARCHAR);
-CREATE TABLE IF NOT EXISTS costs (scenario VARCHAR, mode VARCHAR, term VARCHAR, value DOUBLE);
+CREATE TABLE IF NOT EXISTS costs (
+    scenario VARCHAR, mode VARCHAR, term VARCHAR, year INTEGER, value DOUBLE);
 CREATE TABLE IF NOT EXISTS sectors (
-    scenario VARCHAR, mode VARCHAR, sector VARCHAR, regions INTEGER, capacity DOUBLE,
-    production DOUBLE, stranded_capacity DOUBLE, stranded_capital_cny_bn DOUBLE,
-    stranded_debt_cny_bn DOUBLE, utilisation DOUBLE, unmet DOUBLE);
+    scenario VARCHAR, mode VARCHAR, sector VARCHAR, year INTEGER, regions INTEGER,
+    capacity DOUBLE, production DOUBLE, stranded_capacity DOUBLE,
+    stranded_capital_cny_bn DOUBLE, stranded_debt_cny_bn DOUBLE, utilisation DOUBLE,
+    unmet DOUBLE);
 CREATE TABLE IF NOT EXISTS allocation (
-    scenario VARCHAR, mode VARCHAR, region VARCHAR, sector VARCHAR, capacity DOUBLE,
-    production DOUBLE, stranded_capacity DOUBLE, stranded_debt_cny_bn DOUBLE);
+    scenario VARCHAR, mode VARCHAR, region VARCHAR, sector VARCHAR, year INTEGER,
+    capacity DOUBLE, production DOUBLE, stranded_capacity DOUBLE,
+    stranded_debt_cny_bn DOUBLE);
 CREATE TABLE IF NOT EXISTS sector_info (
     sector VARCHAR PRIMARY KEY, position INTEGER, name VARCHAR, capacity_unit VARCHAR,
     output_unit VARCHAR);
@@ -94,7 +101,9 @@ _COLUMNS = [
     ("scenarios", "wall_s", "s", "time to solve the variant in both modes"),
     *(("scenarios", n, u, d) for n, u, d in SCENARIO_METRICS),
     ("parameters", "value", "multiplier or parameter value", "NaN for non-numbers"),
-    ("costs", "value", "CNY bn/yr", "objective term"),
+    ("costs", "year", "", "model year the term's cost falls in"),
+    ("costs", "value", "CNY bn/yr", "objective term in that year"),
+    ("sectors", "year", "", "model year"),
     ("sectors", "regions", "regions", "regions with capacity > 1e-6 capacity units"),
     ("sectors", "capacity", "sector capacity unit", "national capacity"),
     ("sectors", "production", "sector output unit per yr", "national production"),
@@ -103,6 +112,7 @@ _COLUMNS = [
     ("sectors", "stranded_debt_cny_bn", "CNY bn", "debt share x stranded capital"),
     ("sectors", "utilisation", "fraction", "production / capacity"),
     ("sectors", "unmet", "sector output unit per yr", "unmet domestic and export demand"),
+    ("allocation", "year", "", "model year"),
     ("allocation", "capacity", "sector capacity unit", ""),
     ("allocation", "production", "sector output unit per yr", ""),
     ("allocation", "stranded_capacity", "sector capacity unit", ""),
@@ -209,11 +219,7 @@ class Store:
 
     def _check(self, identity: dict[str, str]) -> None:
         meta = dict(self.con.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("store_version") != STORE_VERSION:
-            raise StoreError(
-                f"{display_path(self.path)}: store format {meta.get('store_version')!r}, "
-                f"this dupopt writes {STORE_VERSION!r}; write to a new store (-o)"
-            )
+        _check_version(self.path, meta.get("store_version"), "writes")
         what = {
             "dataset_sha256": "base dataset",
             "model_version": "model version",
@@ -349,6 +355,23 @@ def _ctrl_c_held():
         signal.signal(signal.SIGINT, previous)
 
 
+def _check_version(path: Path, version: str | None, does: str) -> None:
+    """Refuse a store of another format, saying what differs and what to do."""
+    if version == STORE_VERSION:
+        return
+    if version is not None and version.isdigit() and int(version) < int(STORE_VERSION):
+        why = (
+            f"it was written by an older dupopt (store format {version}; this dupopt {does} "
+            f"format {STORE_VERSION}, whose tables carry the year in every key)"
+        )
+    else:
+        why = f"its store format is {version!r}; this dupopt {does} format {STORE_VERSION}"
+    raise StoreError(
+        f"{display_path(path)}: {why}. Run the sweep again into a new store (-o PATH); "
+        "dupopt query and dupopt export still read the old one"
+    )
+
+
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(
         con.execute(
@@ -359,6 +382,9 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def read_store(path: str | Path, tables: tuple[str, ...] | None = None) -> dict[str, pd.DataFrame]:
     """Load a store's tables into pandas (read-only).
+
+    A store of another format (an older dupopt's, without the year in its keys) is
+    refused with :class:`StoreError`, naming the format and what to do.
 
     Examples
     --------
@@ -372,6 +398,8 @@ def read_store(path: str | Path, tables: tuple[str, ...] | None = None) -> dict[
     try:
         if not _has_table(con, "meta"):
             raise StoreError(f"{display_path(path)}: not a dupopt store (no meta table)")
+        version = con.execute("SELECT value FROM meta WHERE key = 'store_version'").fetchone()
+        _check_version(path, version[0] if version else None, "reads")
         names = tables or (*TABLES, "meta", "runs", "sweep_files", "sector_info", "columns")
         return {name: con.execute(f"SELECT * FROM {name}").df() for name in names}
     finally:

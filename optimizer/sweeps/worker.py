@@ -40,21 +40,23 @@ from optimizer.sweeps.overrides import STRUCTURAL
 from optimizer.sweeps.sweep_file import Job
 
 MODES = ("observed", "coordinated")
-#: Scenario-level metrics: (column, unit, description).
+#: Scenario-level metrics: (column, unit, description). One figure per variant over the
+#: model's years, as the headline of :func:`optimizer.analysis.comparison.headline`:
+#: costs summed over the years, capital and debt in the last year, sectors counted once.
 SCENARIO_METRICS = (
-    ("cost_observed", "CNY bn/yr", "resource cost of the observed buildout"),
-    ("cost_coordinated", "CNY bn/yr", "resource cost of the coordinated plan"),
+    ("cost_observed", "CNY bn/yr", "resource cost of the observed buildout, summed over years"),
+    ("cost_coordinated", "CNY bn/yr", "resource cost of the coordinated plan, summed over years"),
     ("cost_of_non_coordination", "CNY bn/yr", "cost_observed - cost_coordinated"),
-    ("objective_observed", "CNY bn/yr", "objective incl. stranded and debt weights"),
-    ("objective_coordinated", "CNY bn/yr", "objective incl. stranded and debt weights"),
-    ("stranded_capital_observed", "CNY bn", "capital value of stranded capacity"),
-    ("stranded_capital_coordinated", "CNY bn", "capital value of stranded capacity"),
-    ("stranded_debt_observed", "CNY bn", "debt tied to stranded capacity"),
-    ("stranded_debt_coordinated", "CNY bn", "debt tied to stranded capacity"),
-    ("capital_observed", "CNY bn", "capital value of all capacity"),
-    ("capital_coordinated", "CNY bn", "capital value of all capacity"),
-    ("unmet_sectors_observed", "sectors", "sectors with unmet demand"),
-    ("unmet_sectors_coordinated", "sectors", "sectors with unmet demand"),
+    ("objective_observed", "CNY bn/yr", "objective incl. stranded and debt weights, all years"),
+    ("objective_coordinated", "CNY bn/yr", "objective incl. stranded and debt weights, all years"),
+    ("stranded_capital_observed", "CNY bn", "capital value of stranded capacity, last year"),
+    ("stranded_capital_coordinated", "CNY bn", "capital value of stranded capacity, last year"),
+    ("stranded_debt_observed", "CNY bn", "debt tied to stranded capacity, last year"),
+    ("stranded_debt_coordinated", "CNY bn", "debt tied to stranded capacity, last year"),
+    ("capital_observed", "CNY bn", "capital value of all capacity, last year"),
+    ("capital_coordinated", "CNY bn", "capital value of all capacity, last year"),
+    ("unmet_sectors_observed", "sectors", "sectors with unmet demand in any year"),
+    ("unmet_sectors_coordinated", "sectors", "sectors with unmet demand in any year"),
 )
 #: Models kept per worker process: (base key, structure, mode) -> model.
 _MODELS: OrderedDict[tuple, ParametricModel] = OrderedDict()
@@ -66,7 +68,9 @@ class ChunkResult:
     """Rows for the results store, for every variant of a chunk.
 
     ``scenarios`` has one row per variant (status, message, key metrics); the other
-    tables have rows only for variants that were solved.
+    tables have rows only for variants that were solved, keyed by ``year`` as well
+    (``costs`` by term and year, ``sectors`` by sector and year, ``allocation`` by
+    region, sector and year).
     """
 
     scenarios: pd.DataFrame
@@ -142,11 +146,11 @@ def run_chunk(
             rows.append({**row, "status": "failed", "message": job.error})
             continue
         try:
-            results = {}
+            results, models = {}, {}
             for mode in MODES:
                 structure = job.overrides.structure(scenario.parameters)
                 tb = time.perf_counter()
-                model = model_for(scenario, structure, mode, base_key, arcs)
+                models[mode] = model = model_for(scenario, structure, mode, base_key, arcs)
                 build_s += time.perf_counter() - tb
                 results[mode] = model.solve(job.overrides, ties=ties)
                 solve_s += results[mode].solve_s
@@ -167,18 +171,23 @@ def run_chunk(
                 **row,
                 "status": "done",
                 "message": "",
-                **_scenario_metrics(results),
+                **_scenario_metrics(results, models),
                 "alternative_optima": _ties(results),
                 "wall_s": time.perf_counter() - t0,
             }
         )
         for mode, r in results.items():
-            costs.extend((job.name, mode, t, v) for t, v in r.terms.items())
-            tables.add(job.name, r, model)
+            years = models[mode].years
+            for term, values in r.year_terms.items():
+                costs.extend(
+                    (job.name, mode, term, int(y), float(v))
+                    for y, v in zip(years, values, strict=True)
+                )
+            tables.add(job.name, r, models[mode])
     return ChunkResult(
         scenarios=pd.DataFrame(rows),
         parameters=pd.DataFrame(params, columns=["scenario", "key", "value", "text"]),
-        costs=pd.DataFrame(costs, columns=["scenario", "mode", "term", "value"]),
+        costs=pd.DataFrame(costs, columns=["scenario", "mode", "term", "year", "value"]),
         sectors=tables.sectors(),
         allocation=tables.allocation(),
         build_s=build_s,
@@ -200,30 +209,38 @@ def _as_float(value) -> float:
     return float(value) if isinstance(value, (int, float)) else float("nan")
 
 
-def _scenario_metrics(results: dict[str, VariantResult]) -> dict[str, float]:
+def _scenario_metrics(
+    results: dict[str, VariantResult], models: dict[str, ParametricModel]
+) -> dict[str, float]:
+    """The variant's :data:`SCENARIO_METRICS`, defined over years as the headline's."""
     out: dict[str, float] = {}
     for mode, r in results.items():
+        model = models[mode]
+        year = model.index.get_level_values("year")
+        last = year == model.years.max()
         out[f"cost_{mode}"] = r.total_cost
         out[f"objective_{mode}"] = r.objective
-        out[f"stranded_capital_{mode}"] = float(r.stranded_capital_cny_bn.sum())
-        out[f"stranded_debt_{mode}"] = float(r.stranded_debt_cny_bn.sum())
-        out[f"capital_{mode}"] = float(r.capital_cny_bn.sum())
-        out[f"unmet_sectors_{mode}"] = int((r.unmet > 1e-9).sum())
+        out[f"stranded_capital_{mode}"] = float(r.stranded_capital_cny_bn[last].sum())
+        out[f"stranded_debt_{mode}"] = float(r.stranded_debt_cny_bn[last].sum())
+        out[f"capital_{mode}"] = float(r.capital_cny_bn[last].sum())
+        # ``unmet`` is by (sector, year), sector-major: a sector counts once, in any year.
+        by_sector = r.unmet.reshape(len(model.sectors), len(model.years))
+        out[f"unmet_sectors_{mode}"] = int((by_sector > 1e-9).any(axis=1).sum())
     out["cost_of_non_coordination"] = out["cost_observed"] - out["cost_coordinated"]
     return out
 
 
 class _Tables:
-    """Region x sector and sector rows of a chunk, gathered as arrays (one DataFrame per
-    chunk: building one per scenario would cost more than the solves)."""
+    """Region x sector x year and sector x year rows of a chunk, gathered as arrays (one
+    DataFrame per chunk: building one per scenario would cost more than the solves)."""
 
     _SUMS = ("capacity", "production", "stranded_capacity", "stranded_capital_cny_bn",
              "stranded_debt_cny_bn")  # fmt: skip
 
     def __init__(self) -> None:
         self.keys: list[tuple[str, str, int]] = []  # scenario, mode, cells
-        self.index: pd.MultiIndex | None = None
-        self.sector_names: pd.Index | None = None
+        self.index: pd.MultiIndex | None = None  # (region, sector, year) of the cells
+        self.sector_years: pd.MultiIndex | None = None
         self.cells: dict[str, list[np.ndarray]] = {k: [] for k in self._SUMS}
         self.built: list[np.ndarray] = []
         self.unmet: list[np.ndarray] = []
@@ -231,12 +248,12 @@ class _Tables:
 
     def add(self, name: str, r: VariantResult, model: ParametricModel) -> None:
         self.keys.append((name, r.mode, len(r.capacity)))
-        self.index, self.sector_names = model.index, model.sectors
+        self.index, self.sector_years = model.index, model.sector_years
         for k in self._SUMS:
             self.cells[k].append(getattr(r, k))
         self.built.append(r.capacity > CAPACITY_EPS)
-        self.unmet.append(r.unmet)
-        self.sector_pos.append(model.cell_sectors)
+        self.unmet.append(r.unmet)  # aligned on model.sector_years
+        self.sector_pos.append(model.cell_sector_years)
 
     def allocation(self) -> pd.DataFrame:
         if not self.keys:
@@ -246,8 +263,10 @@ class _Tables:
             {
                 "scenario": np.repeat([k[0] for k in self.keys], reps),
                 "mode": np.repeat([k[1] for k in self.keys], reps),
-                "region": np.tile(self.index.get_level_values("region"), len(self.keys)),
-                "sector": np.tile(self.index.get_level_values("sector"), len(self.keys)),
+                **{
+                    level: np.tile(self.index.get_level_values(level), len(self.keys))
+                    for level in ("region", "sector", "year")
+                },
                 **{
                     k: np.concatenate(self.cells[k])
                     for k in (
@@ -263,7 +282,7 @@ class _Tables:
     def sectors(self) -> pd.DataFrame:
         if not self.keys:
             return pd.DataFrame()
-        n_s = len(self.sector_names)
+        n_s = len(self.sector_years)
         out: dict[str, list[np.ndarray]] = {k: [] for k in ("regions", *self._SUMS)}
         for i in range(len(self.keys)):
             pos = self.sector_pos[i]
@@ -274,7 +293,10 @@ class _Tables:
             {
                 "scenario": np.repeat([k[0] for k in self.keys], n_s),
                 "mode": np.repeat([k[1] for k in self.keys], n_s),
-                "sector": np.tile(self.sector_names, len(self.keys)),
+                **{
+                    level: np.tile(self.sector_years.get_level_values(level), len(self.keys))
+                    for level in ("sector", "year")
+                },
                 **{k: np.concatenate(v) for k, v in out.items()},
             }
         )
