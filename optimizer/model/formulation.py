@@ -439,10 +439,10 @@ def define_min_plant_scale(lp: LinearProgram, data: ModelData) -> None:
         cap[r,s,t] - g_s build[r,s,t] >= 0     (a region builds at least g_s, or nothing)
         cap[r,s,t] - M_s build[r,s,t] <= 0     (no capacity without a build decision)
 
-    with g_s = min_scale (capacity units) and M_s = (1 + m) (sum_r D + E) / u_s, the
-    capacity that could ever be used. Where a region holds observed capacity below g_s,
-    its minimum is that capacity and M_s is at least it (same rules as the observed
-    buildout: it stays a feasible plan)."""
+    with g_s = min_scale (capacity units) and M_s = (1 + m) (sum_r D[r,s,t] + E[s,t]) / u_s,
+    the capacity that could ever be used in year t. Where a region holds observed capacity
+    below g_s, its minimum is that capacity and M_s is at least it (same rules as the
+    observed buildout: it stays a feasible plan)."""
     block = lp.variables.get("build")
     if block is None:
         return
@@ -451,8 +451,18 @@ def define_min_plant_scale(lp: LinearProgram, data: ModelData) -> None:
     pos = cap.index.get_indexer(idx)
     _, s = data.positions(idx)
     obs = data.observed.index.get_indexer(idx)
-    sectors = data.sectors.index
-    demand_s, export_s = data.demand_sectors, data.export_sectors
+    # Each build cell's (sector, year) group, and that of every demand and export cell:
+    # M_s is the capacity its own year could ever use.
+    years = pd.Index(data.years)
+    n_t = len(years)
+    group = s * n_t + years.get_indexer(idx.get_level_values("year"))
+    demand_g = data.demand_sectors * n_t + years.get_indexer(
+        data.demand.index.get_level_values("year")
+    )
+    export_g = data.export_sectors * n_t + years.get_indexer(
+        data.exports.index.get_level_values("year")
+    )
+    n = len(data.sectors) * n_t
 
     def least(x: Inputs) -> np.ndarray:
         # A region may keep a plant as small as the one it has (same rules as the observed
@@ -461,10 +471,9 @@ def define_min_plant_scale(lp: LinearProgram, data: ModelData) -> None:
         return -np.where(held > 0, np.minimum(scale, held), scale)
 
     def big(x: Inputs) -> np.ndarray:
-        n = len(sectors)
-        need = np.bincount(demand_s, x.demand, n) + np.bincount(export_s, x.exports, n)
+        need = np.bincount(demand_g, x.demand, n) + np.bincount(export_g, x.exports, n)
         m = x.parameters.reserve_margin
-        usable = (1.0 + m) * need[s] / x.sector["max_utilisation"][s]
+        usable = (1.0 + m) * need[group] / x.sector["max_utilisation"][s]
         return -np.maximum(np.maximum(usable, x.sector["min_scale"][s]), take(x.observed, obs))
 
     k = np.arange(len(idx))

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.model.backends import Solution
+from optimizer.model.economics import capacity_metrics
 from optimizer.model.formulation import EXPORT, ModelData
 from optimizer.model.lp import LinearProgram
 from optimizer.model.solver_log import tail
@@ -140,25 +141,28 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
     idx = cap.index
     sectors = data.sectors
     s = idx.get_level_values("sector")
-    capex = sectors["capex"].reindex(s).to_numpy()
-    share = sectors["debt_share"].reindex(s).to_numpy()
-    umax = sectors["max_utilisation"].reindex(s).to_numpy()
-    idle = np.clip(cap.to_numpy() - prod.to_numpy(), 0.0, None)
+    k, q = cap.to_numpy(), prod.to_numpy()
     # Stranded: capacity not needed even at maximum utilisation (idle beyond maintenance).
-    stranded = np.clip(cap.to_numpy() - prod.to_numpy() / umax, 0.0, None)
+    metrics = capacity_metrics(
+        k,
+        q,
+        sectors["capex"].reindex(s).to_numpy(),
+        sectors["debt_share"].reindex(s).to_numpy(),
+        sectors["max_utilisation"].reindex(s).to_numpy(),
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        util = np.where(cap.to_numpy() > 0, prod.to_numpy() / cap.to_numpy(), np.nan)
+        util = np.where(k > 0, q / k, np.nan)
     alloc = pd.DataFrame(
         {
-            "capacity": cap.to_numpy(),
-            "production": prod.to_numpy(),
+            "capacity": k,
+            "production": q,
             "utilisation": util,
-            "idle_capacity": idle,
-            "stranded_capacity": stranded,
-            "capital_cny_bn": capex * cap.to_numpy(),
-            "stranded_capital_cny_bn": capex * stranded,
-            "debt_cny_bn": share * capex * cap.to_numpy(),
-            "stranded_debt_cny_bn": share * capex * stranded,
+            "idle_capacity": np.clip(k - q, 0.0, None),
+            "stranded_capacity": metrics["stranded_capacity"],
+            "capital_cny_bn": metrics["capital_cny_bn"],
+            "stranded_capital_cny_bn": metrics["stranded_capital_cny_bn"],
+            "debt_cny_bn": metrics["debt_cny_bn"],
+            "stranded_debt_cny_bn": metrics["stranded_debt_cny_bn"],
             "capacity_unit": sectors["capacity_unit"].reindex(s).to_numpy(),
             # Quality flag of the observed capacity figure (none where nothing was observed).
             "observed_quality": data.observed_quality.reindex(idx).fillna("none").to_numpy(),
