@@ -249,6 +249,16 @@ class ModelData:
         return self.inputs.debt_service[r, s]
 
     @functools.cached_property
+    def sector_codes(self) -> list[str]:
+        """The sector codes, in order (a plain list)."""
+        return self.sectors.index.tolist()
+
+    @functools.cached_property
+    def region_codes(self) -> list[str]:
+        """The region codes, in order (a plain list)."""
+        return self.regions.index.tolist()
+
+    @functools.cached_property
     def demand_sectors(self) -> np.ndarray:
         """Position in :attr:`sectors` of each demand cell (:attr:`demand`'s order)."""
         return self.sectors.index.get_indexer(self.demand.index.get_level_values("sector"))

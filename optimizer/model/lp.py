@@ -272,11 +272,13 @@ class LinearProgram:
     # -- assembled arrays ---------------------------------------------------------------
     def cost(self) -> np.ndarray:
         """The objective coefficients c (sum over terms)."""
-        c = np.zeros(self.n_cols)
-        for _, cols, _, coef in self._objective:
-            if coef is not None:
-                np.add.at(c, cols, coef)
-        return c
+        parts = [(cols, coef) for _, cols, _, coef in self._objective if coef is not None]
+        if not parts:
+            return np.zeros(self.n_cols)
+        # One bincount adds each column's contributions in declaration order (as add.at).
+        cols = np.concatenate([p[0] for p in parts])
+        coef = np.concatenate([p[1] for p in parts])
+        return np.bincount(cols, coef, minlength=self.n_cols)
 
     def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The matrix's structural entries: (rows, columns, values), one per distinct

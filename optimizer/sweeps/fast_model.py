@@ -164,7 +164,7 @@ class ParametricModel:
 
         Raises :class:`StructureMismatch` where the overrides switch a family on or off."""
         params = ModelParameters(**{**self.scenario.parameters.__dict__, **overrides.parameters})
-        if active_families(params, self.mode) != self.structure:
+        if overrides.parameters and active_families(params, self.mode) != self.structure:
             changed = [
                 name
                 for name in STRUCTURAL

@@ -199,7 +199,9 @@ class Overrides:
         >>> bool((x.demand == 2.0 * data.inputs.demand).all())
         True
         """
-        sectors, regions = data.sectors.index, data.regions.index
+        # Plain lists: iterating a pandas Index of Arrow strings costs more than the solve's
+        # other numpy work.
+        sectors, regions = data.sector_codes, data.region_codes
         sector = dict(inputs.sector)
         sector["capex"] = sector["capex"] * self.multiplier("capex", sectors)
         region = dict(inputs.region)
@@ -212,7 +214,11 @@ class Overrides:
             region=region,
             demand=inputs.demand * by_sector["demand"][data.demand_sectors],
             exports=inputs.exports * by_sector["export"][data.export_sectors],
-            parameters=ModelParameters(**{**inputs.parameters.__dict__, **self.parameters}),
+            parameters=(
+                ModelParameters(**{**inputs.parameters.__dict__, **self.parameters})
+                if self.parameters
+                else inputs.parameters
+            ),
         )
 
     def multiplier(self, target: str, keys: pd.Index | list[str]) -> np.ndarray:
