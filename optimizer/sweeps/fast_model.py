@@ -245,15 +245,19 @@ class ParametricModel:
         for cols, pos in self._unmet:
             np.add.at(unmet, pos, x[cols])
         terms = self.lp.objective_terms
-        year_terms = {
-            t: np.bincount(self._column_year[cols], coef * x[cols], minlength=n_t)
-            for t, (cols, coef) in terms.items()
-        }
+        totals = {t: float(np.dot(coef, x[cols])) for t, (cols, coef) in terms.items()}
+        if n_t == 1:  # the same numbers as the totals, bit for bit
+            year_terms = {t: np.array([v]) for t, v in totals.items()}
+        else:
+            year_terms = {
+                t: np.bincount(self._column_year[cols], coef * x[cols], minlength=n_t)
+                for t, (cols, coef) in terms.items()
+            }
         return VariantResult(
             mode=self.mode,
             status=Status.OPTIMAL,
             objective=float(objective),
-            terms={t: float(np.dot(coef, x[cols])) for t, (cols, coef) in terms.items()},
+            terms=totals,
             capacity=cap,
             production=prod,
             stranded_capacity=metrics["stranded_capacity"],
