@@ -25,7 +25,8 @@ UPDATE = os.environ.get("DUPOPT_UPDATE_GOLDEN") == "1"
 
 
 def _tiny():
-    """2 x 2 regions, 2 sectors, cost tranches in one region, a minimum plant scale."""
+    """2 x 2 regions, 2 sectors, cost tranches in one region, lumpy plants: a minimum
+    scale (sector_1) and plants of a reference size with economies of scale (sector_0)."""
     scenario, arcs = synthetic_scenario(2, 2, sectors=2, seed=1)
     tables = scenario.tables()
     tables["capacity_tranches"] = pd.DataFrame(
@@ -35,9 +36,14 @@ def _tiny():
         ],
         columns=["region", "sector", "tranche", "max_capacity", "cost_multiplier", "unit"],
     ).assign(source_id=np.nan, quality="assumed", note="test tranche")
-    extra = tables["sector_parameters"].iloc[:1].copy()
-    extra["parameter"], extra["value"], extra["unit"] = "min_scale", 2.0, "Mt/yr"
-    extra["sector"] = "sector_1"
+    extra = pd.DataFrame(
+        [
+            ("sector_1", "min_scale", 2.0, "Mt/yr"),  # a minimum scale alone: one plant, big-M
+            ("sector_0", "plant_size", 4.0, "Mt/yr"),  # plants of 4 Mt/yr, capex ~ S^0.6
+            ("sector_0", "scale_exponent", 0.6, "dimensionless"),
+        ],
+        columns=["sector", "parameter", "value", "unit"],
+    ).assign(source_id=np.nan, quality="assumed", note="test value")
     tables["sector_parameters"] = pd.concat([tables["sector_parameters"], extra])
     s = optimizer.scenario_from_frames(
         base_year=2023, parameters={"min_plant_scale": True, "debt_weight": 0.5}, **tables
@@ -96,5 +102,5 @@ def test_the_tiny_model_has_every_family():
         "fiscal_limit",
         "tranche_sum",
         "min_scale",
-        "build_link",
+        "plant_capacity",
     }

@@ -61,9 +61,9 @@ class Inputs:
     region
         Per region (order of ``ModelData.regions``): each numeric attribute
         (financing_rate in 1/yr, cost_factor, fiscal_capacity in CNY bn/yr, ...).
-    demand, exports, observed
-        Values of ``ModelData.demand``, ``.exports`` (output units) and ``.observed``
-        (capacity units), in their order.
+    demand, exports, observed, observed_plants
+        Values of ``ModelData.demand``, ``.exports`` (output units), ``.observed``
+        (capacity units) and ``.observed_plants`` (plants), in their order.
     tranche_max, tranche_multiplier
         Per row of ``ModelData.tranches`` (capacity units; dimensionless).
     distance_km
@@ -87,6 +87,7 @@ class Inputs:
     demand: np.ndarray
     exports: np.ndarray
     observed: np.ndarray
+    observed_plants: np.ndarray
     tranche_max: np.ndarray
     tranche_multiplier: np.ndarray
     distance_km: np.ndarray
@@ -105,6 +106,7 @@ class Inputs:
             demand=data.demand.to_numpy(float),
             exports=data.exports.to_numpy(float),
             observed=data.observed.to_numpy(float),
+            observed_plants=data.observed_plants.to_numpy(float),
             tranche_max=data.tranches["max_capacity"].to_numpy(float),
             tranche_multiplier=data.tranches["cost_multiplier"].to_numpy(float),
             distance_km=data.arcs["distance_km"].to_numpy(float),
@@ -172,6 +174,8 @@ class ModelData:
     observed: pd.Series  # (region, sector, year) -> capacity units
     tranches: pd.DataFrame  # region, sector, tranche, max_capacity, cost_multiplier
     observed_quality: pd.Series  # (region, sector, year) -> reported / estimated / assumed
+    # (region, sector, year) -> observed plant count (buildout rows "plants"; may be empty)
+    observed_plants: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     parameters: ModelParameters = field(default_factory=ModelParameters)
     # producer x (node..., "export"): shortest-path km from each producer to each node, and
     # to the nearest coastal region (exports); inf where the network has no path.
@@ -207,6 +211,7 @@ class ModelData:
         tranches = tranches.loc[tranches["region"].isin(producers)]
         capacity_rows = b.loc[(b["variable"] == "capacity") & b["year"].isin(years)]
         quality = capacity_rows.set_index(["region", "sector", "year"])["quality"]
+        plants = _by_year(b.loc[b["variable"] == "plants"], ["region", "sector", "year"], years)
         data = cls(
             mode,
             years,
@@ -220,6 +225,7 @@ class ModelData:
             observed,
             tranches,
             quality,
+            plants,
             scenario.parameters,
         )
         data.reach_km = producer_distances(data)

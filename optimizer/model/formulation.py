@@ -140,6 +140,15 @@ def penalties(data: ModelData, keys: pd.MultiIndex) -> Callable[[Inputs], np.nda
             scale = x.sector.get("min_scale") if p.min_plant_scale else None
             scale = np.zeros(len(u)) if scale is None else np.nan_to_num(scale, nan=0.0)
             extra = oversize(scale[s], quantity, u[s], p.reserve_margin)
+            if p.min_plant_scale and "scale_exponent" in x.sector and "plant_size" in x.sector:
+                # A plant built for this demand alone adds its per-plant capital, (1 - e)
+                # capex P, on top: counted as that much more capacity per unit (capacity is
+                # charged at least its annualised capex, so this bounds it from above).
+                e = x.sector["scale_exponent"]
+                share = np.where(np.isfinite(e) & (e > 0) & (e < 1), 1.0 - e, 0.0)
+                plant = np.nan_to_num(share * x.sector["plant_size"])[s]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    extra = extra + np.where(quantity > 0, plant / quantity, 0.0)
             return unmet_penalty(
                 per_output,
                 per_capacity,
@@ -295,27 +304,6 @@ def define_tranches(lp: LinearProgram, data: ModelData) -> None:
     )
 
 
-def define_build(lp: LinearProgram, data: ModelData) -> None:
-    """build[r,s,t] in {0, 1}: the build decision of decided capacity of sectors with a
-    minimum plant scale (``min_scale`` > 0)."""
-    if "min_scale" not in data.sectors:
-        return
-    cap = lp.variables["capacity"]
-    scale = data.sectoral("min_scale", cap.index)
-    decided = (cap.upper > cap.lower) & np.isfinite(scale) & (scale > 0)
-    if not decided.any():
-        return
-    lp.add_variables(
-        "build",
-        cap.index[decided],
-        0.0,
-        1.0,
-        integer=True,
-        unit="binary",
-        doc="build decision (minimum plant scale)",
-    )
-
-
 # -- constraints -------------------------------------------------------------------------
 def define_production_limit(lp: LinearProgram, data: ModelData) -> None:
     """(1 + m) prod[r,s,t] - u_s cap[r,s,t] <= 0: output within usable capacity, keeping a
@@ -432,29 +420,59 @@ def define_fiscal_limit(lp: LinearProgram, data: ModelData) -> None:
     )
 
 
-def define_min_plant_scale(lp: LinearProgram, data: ModelData) -> None:
-    """Minimum efficient plant scale (MILP), for decided capacity of sectors with a
-    ``min_scale`` row (the ``build`` variables):
+def lumpy_sectors(data: ModelData) -> np.ndarray:
+    """Sectors whose plants are lumpy: a ``plant_size`` or a ``min_scale`` above 0."""
+    lumpy = np.zeros(len(data.sectors), bool)
+    for column in ("plant_size", "min_scale"):
+        if column in data.sectors:
+            values = data.sectors[column].to_numpy(float)
+            lumpy |= np.isfinite(values) & (values > 0)
+    return lumpy
 
-        cap[r,s,t] - g_s build[r,s,t] >= 0     (a region builds at least g_s, or nothing)
-        cap[r,s,t] - M_s build[r,s,t] <= 0     (no capacity without a build decision)
 
-    with g_s = min_scale (capacity units) and M_s = (1 + m) (sum_r D[r,s,t] + E[s,t]) / u_s,
-    the capacity that could ever be used in year t. Where a region holds observed capacity
-    below g_s, its minimum is that capacity and M_s is at least it (same rules as the
-    observed buildout: it stays a feasible plan)."""
-    block = lp.variables.get("build")
-    if block is None:
+def define_plants(lp: LinearProgram, data: ModelData) -> None:
+    """Lumpy plants (switch ``min_plant_scale``; a MILP), for the capacity of sectors with
+    a reference plant size P_s or a minimum efficient scale g_s:
+
+        n[r,s,t] in {0, 1, 2, ...}     plants, where capacity is decided
+        h[r,s,t] = N[r,s,t]            plants held, where capacity is fixed
+        cap[r,s,t] - P_s n[r,s,t] <= 0     (plant_capacity: a plant holds at most P_s)
+        cap[r,s,t] - g_s n[r,s,t] >= 0     (min_scale: each plant at least g_s)
+
+    N is the observed plant count (``buildout`` rows ``plants``) or, where none is given,
+    ceil(Kobs / P_s) (one plant without P_s where Kobs > 0). Without P_s a cell has at
+    most one plant of any size up to M_s = (1 + m) (sum_r D[r,s,t] + E[s,t]) / u_s, the
+    capacity its year could ever use. Where a region holds observed capacity below g_s,
+    its minimum is that capacity and M_s is at least it (same rules as the observed
+    buildout: it stays a feasible plan).
+
+    Economies of scale: with a scale exponent e_s in (0, 1) (capex of a plant of size S
+    proportional to S^e_s, linearised at P_s), the capital cost of capacity splits into
+    a part per unit and a part per plant,
+
+        capital += -(1 - e_s) ann[r,s] cap[r,s,t]        (capacity pays e_s ann)
+        plant_fixed = (1 - e_s) ann[r,s] P_s (n[r,s,t] + h[r,s,t])
+
+    so a plant of the reference size costs what ``capex`` says and a smaller one more per
+    unit of capacity (ann[r,s] = capex_s crf(i_r, L_s), CNY bn/yr per capacity unit)."""
+    lumpy = lumpy_sectors(data)
+    if not lumpy.any():
         return
     cap = lp.variables["capacity"]
-    idx = block.index
-    pos = cap.index.get_indexer(idx)
-    _, s = data.positions(idx)
+    _, s_all = data.positions(cap.index)
+    cells = lumpy[s_all]
+    fixed = cap.lower == cap.upper
+    sectors = data.sectors
+    # -- plants where capacity is decided (integer) ---------------------------------------
+    decided = cells & ~fixed
+    idx = cap.index[decided]
+    pos = np.flatnonzero(decided)
+    r, s = data.positions(idx)
     obs = data.observed.index.get_indexer(idx)
-    # Each build cell's (sector, year) group, and that of every demand and export cell:
-    # M_s is the capacity its own year could ever use.
     years = pd.Index(data.years)
     n_t = len(years)
+    # Each cell's (sector, year) group, and that of every demand and export cell: M_s is
+    # the capacity its own year could ever use.
     group = s * n_t + years.get_indexer(idx.get_level_values("year"))
     demand_g = data.demand_sectors * n_t + years.get_indexer(
         data.demand.index.get_level_values("year")
@@ -462,37 +480,114 @@ def define_min_plant_scale(lp: LinearProgram, data: ModelData) -> None:
     export_g = data.export_sectors * n_t + years.get_indexer(
         data.exports.index.get_level_values("year")
     )
-    n = len(data.sectors) * n_t
+    n_groups = len(sectors) * n_t
 
-    def least(x: Inputs) -> np.ndarray:
-        # A region may keep a plant as small as the one it has (same rules as the observed
-        # buildout): its minimum is min(g_s, observed capacity) where it holds capacity.
-        held, scale = take(x.observed, obs), x.sector["min_scale"][s]
-        return -np.where(held > 0, np.minimum(scale, held), scale)
+    def column(x: Inputs, name: str) -> np.ndarray:
+        values = x.sector.get(name)
+        return np.zeros(len(x.sector["capex"])) if values is None else np.nan_to_num(values)
 
-    def big(x: Inputs) -> np.ndarray:
-        need = np.bincount(demand_g, x.demand, n) + np.bincount(export_g, x.exports, n)
+    def usable(x: Inputs) -> np.ndarray:
+        """M_s per decided cell (capacity units)."""
+        need = np.bincount(demand_g, x.demand, n_groups) + np.bincount(export_g, x.exports, n_groups)
         m = x.parameters.reserve_margin
-        usable = (1.0 + m) * need[group] / x.sector["max_utilisation"][s]
-        return -np.maximum(np.maximum(usable, x.sector["min_scale"][s]), take(x.observed, obs))
+        most = (1.0 + m) * need[group] / x.sector["max_utilisation"][s]
+        return np.maximum(np.maximum(most, column(x, "min_scale")[s]), take(x.observed, obs))
 
-    k = np.arange(len(idx))
-    lp.add_constraints(
-        "min_scale",
-        idx,
-        [("capacity", k, pos, 1.0), ("build", k, k, least)],
-        ">=",
-        0.0,
-        doc="capacity at least the minimum scale if built",
-    )
-    lp.add_constraints(
-        "build_link",
-        idx,
-        [("capacity", k, pos, 1.0), ("build", k, k, big)],
-        "<=",
-        0.0,
-        doc="no capacity without a build decision",
-    )
+    def size(x: Inputs) -> np.ndarray:
+        """Capacity one plant may hold: P_s, or M_s without a plant size."""
+        p = column(x, "plant_size")[s]
+        return np.where(p > 0, p, usable(x))
+
+    def most_plants(x: Inputs) -> np.ndarray:
+        p = column(x, "plant_size")[s]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            count = np.ceil(usable(x) / p - 1e-9)
+        return np.where(p > 0, np.maximum(count, 1.0), 1.0)
+
+    if decided.any():
+        lp.add_variables(
+            "plants",
+            idx,
+            0.0,
+            most_plants,
+            integer=True,
+            unit="plants",
+            doc="plants where capacity is decided (lumpy plants)",
+        )
+        k = np.arange(len(idx))
+        lp.add_constraints(
+            "plant_capacity",
+            idx,
+            [("capacity", k, pos, 1.0), ("plants", k, k, lambda x: -size(x))],
+            "<=",
+            0.0,
+            doc="a plant holds at most the plant size",
+        )
+
+        def least(x: Inputs) -> np.ndarray:
+            # A region may keep a plant as small as the one it has (same rules as the
+            # observed buildout): its minimum is min(g_s, observed capacity) there.
+            held, g = take(x.observed, obs), column(x, "min_scale")[s]
+            return -np.where(held > 0, np.minimum(g, held), g)
+
+        has_minimum = column(data.inputs, "min_scale")[s] > 0
+        if has_minimum.any():
+            lp.add_constraints(
+                "min_scale",
+                idx,
+                [("capacity", k, pos, 1.0), ("plants", k, k, least)],
+                ">=",
+                0.0,
+                doc="each plant at least the minimum scale",
+            )
+    # -- plants where capacity is fixed (the observed count) -----------------------------
+    held_cells = cells & fixed
+    hidx = cap.index[held_cells]
+    hr, hs = data.positions(hidx)
+    hobs = data.observed.index.get_indexer(hidx)
+    hcount = data.observed_plants.index.get_indexer(hidx)
+
+    def held(x: Inputs) -> np.ndarray:
+        k_obs, p = take(x.observed, hobs), column(x, "plant_size")[hs]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            estimate = np.where(p > 0, np.ceil(k_obs / p - 1e-9), 1.0)
+        estimate = np.where(k_obs > 0, estimate, 0.0)
+        counted = take(x.observed_plants, hcount, np.nan)
+        return np.where(np.isnan(counted), estimate, counted)
+
+    if held_cells.any():
+        lp.add_variables(
+            "plants_held",
+            hidx,
+            held,
+            held,
+            unit="plants",
+            doc="plants where capacity is fixed: observed, or ceil(capacity / plant size)",
+        )
+    # -- economies of scale ---------------------------------------------------------------
+    def per_plant(x: Inputs, r_pos: np.ndarray, s_pos: np.ndarray) -> np.ndarray | None:
+        e = x.sector.get("scale_exponent")
+        if e is None:
+            return None
+        share = np.where(np.isfinite(e) & (e > 0) & (e < 1), 1.0 - e, 0.0)[s_pos]
+        return share * x.annualised_capex[r_pos, s_pos] * column(x, "plant_size")[s_pos]
+
+    cr, cs = data.positions(cap.index[cells])
+
+    def capital_share(x: Inputs) -> np.ndarray | None:
+        e = x.sector.get("scale_exponent")
+        if e is None:
+            return None
+        ok = np.isfinite(e) & (e > 0) & (e < 1) & (column(x, "plant_size") > 0)
+        return -np.where(ok, 1.0 - e, 0.0)[cs] * x.annualised_capex[cr, cs]
+
+    lp.add_objective("capital", "capacity", np.flatnonzero(cells), capital_share)
+    if decided.any():
+        lp.add_objective("plant_fixed", "plants", np.arange(len(idx)), lambda x: per_plant(x, r, s))
+    if held_cells.any():
+        lp.add_objective(
+            "plant_fixed", "plants_held", np.arange(len(hidx)), lambda x: per_plant(x, hr, hs)
+        )
 
 
 # -- objective ---------------------------------------------------------------------------
@@ -631,12 +726,11 @@ FAMILIES: list[Family] = [
     Family("export", define_exports),
     Family("unmet", define_unmet),
     Family("tranches", define_tranches),
-    Family("build", define_build, "min_plant_scale", ("coordinated",)),
     Family("production_limit", define_production_limit),
     Family("demand_balance", define_demand_balance),
     Family("export_absorption", define_export_absorption),
     Family("fiscal_limit", define_fiscal_limit, "fiscal_limit", ("coordinated",)),
-    Family("min_plant_scale", define_min_plant_scale, "min_plant_scale", ("coordinated",)),
+    Family("plants", define_plants, "min_plant_scale"),
     Family("capital", define_capital_cost),
     Family("operating", define_operating_cost),
     Family("transport", define_transport_cost),

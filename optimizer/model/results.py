@@ -163,6 +163,8 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
             "stranded_capital_cny_bn": metrics["stranded_capital_cny_bn"],
             "debt_cny_bn": metrics["debt_cny_bn"],
             "stranded_debt_cny_bn": metrics["stranded_debt_cny_bn"],
+            # Plants (lumpy plants switched on; NaN where the sector's plants are not modelled).
+            "plants": _plants(v, idx),
             "capacity_unit": sectors["capacity_unit"].reindex(s).to_numpy(),
             # Quality flag of the observed capacity figure (none where nothing was observed).
             "observed_quality": data.observed_quality.reindex(idx).fillna("none").to_numpy(),
@@ -224,6 +226,15 @@ def _costs(lp: LinearProgram, data: ModelData, x: np.ndarray) -> pd.DataFrame:
             rows.append((term, year, float(np.dot(coef[mine], x[cols[mine]])), TERM_UNITS))
     frame = pd.DataFrame(rows, columns=["term", "year", "value", "unit"])
     return named(frame.astype({"year": int}), "objective terms by year", TERM_UNITS)
+
+
+def _plants(v: dict[str, pd.Series], index: pd.MultiIndex) -> np.ndarray:
+    """Plant count per capacity cell: decided (``plants``) or held (``plants_held``)."""
+    out = np.full(len(index), np.nan)
+    for name in ("plants", "plants_held"):
+        if name in v:
+            out[index.get_indexer(v[name].index)] = v[name].to_numpy()
+    return out
 
 
 def _quantities(series: pd.Series, data: ModelData, name: str) -> pd.DataFrame:
@@ -301,8 +312,8 @@ def _producer_state(lp: LinearProgram, data: ModelData, sol: Solution) -> pd.Dat
     at_limit = finite & (k >= room - _AT_LIMIT * np.maximum(1.0, room))
     state["capacity_limit"] = ~fixed & at_limit
     no_plant = np.zeros(cap.size, bool)
-    if "build" in lp.variables:
-        b = lp.variables["build"]
+    if "plants" in lp.variables:
+        b = lp.variables["plants"]
         pos = cap.index.get_indexer(b.index)
         no_plant[pos] = x[b.columns] < 0.5
     state["min_plant_scale"] = ~fixed & no_plant

@@ -56,7 +56,7 @@ _VALUE_COLUMNS: dict[tuple[str, str], str] = {
 # Kinds given by the table rather than by a column of it.
 _KINDS = ("quantity", "cost_multiplier")
 # Sector parameters that are amounts of the sector's product.
-_QUANTITY_PARAMETERS = ("min_scale",)
+_QUANTITY_PARAMETERS = ("min_scale", "plant_size")
 # Kinds whose unit is fixed whatever the row says (a tranche row's unit is its capacity's).
 _FIXED_UNIT = {"cost_multiplier": "index"}
 # Columns that name a row's value in messages where no kind column does ("export" or

@@ -25,11 +25,12 @@ SECTOR_PARAMETERS = (
     "transport_cost",
     "debt_share",
 )
-# Optional: minimum efficient plant scale, used when min_plant_scale is switched on.
-OPTIONAL_SECTOR_PARAMETERS = ("min_scale",)
+# Optional, used when min_plant_scale (lumpy plants) is switched on: minimum efficient
+# plant scale, reference plant size and the scale exponent of plant capex.
+OPTIONAL_SECTOR_PARAMETERS = ("min_scale", "plant_size", "scale_exponent")
 REGION_ATTRIBUTES = ("gdp", "financing_rate", "fiscal_capacity", "cost_factor")
 OPTIONAL_REGION_ATTRIBUTES = ("electricity_price",)
-BUILDOUT_VARIABLES = ("capacity", "output")
+BUILDOUT_VARIABLES = ("capacity", "output", "plants")
 MARKETS = ("export", "global")
 # Parameters that are shares of something: must lie in [0, 1].
 FRACTION_PARAMETERS = ("max_utilisation", "debt_share")
@@ -343,6 +344,8 @@ def expected_unit(kind: str, sector_units: dict[str, str] | None = None) -> str 
         "fiscal_capacity": "CNY bn/yr",
         "cost_factor": "index",
         "electricity_price": "CNY/kWh",
+        "scale_exponent": "dimensionless",
+        "plants": "plants",
     }
     if kind in fixed:
         return fixed[kind]
@@ -356,6 +359,7 @@ def expected_unit(kind: str, sector_units: dict[str, str] | None = None) -> str 
         "transport_cost": f"CNY bn/{out}/1000km",
         "capacity": cap,
         "min_scale": cap,
+        "plant_size": cap,
         "output": out,
         "demand": out,
         "market": out,
