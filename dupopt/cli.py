@@ -394,6 +394,16 @@ DEFINITIONS = (
 )
 
 
+#: How the parts of the cost of non-coordination are printed (comparison.PARTS).
+PART_LABELS = {
+    "carrying_capacity": "carrying capacity beyond the plan's",
+    "costlier_places": "producing in costlier places",
+    "sub_scale_plants": "sub-scale plants (more, smaller plants)",
+    "transport": "extra transport",
+    "other": "other resource costs",
+}
+
+
 def headline_lines(s, gap) -> list[str]:
     """The printed headline: every number named, with its unit."""
     h = gap.headline.set_index("metric")
@@ -416,6 +426,17 @@ def headline_lines(s, gap) -> list[str]:
         when = f"costs over {flows}, capital and debt in {stocks}"
     lines = [f"Scenario '{s.name}', base year {s.base_year}; {when}."]
     lines += [f"  {label + ':':<{width}} {fmt.format(value)}" for label, value, fmt in rows]
+    if gap.decomposition is not None:
+        from optimizer.analysis.comparison import decomposition_totals
+
+        parts = decomposition_totals(gap.decomposition)
+        lines += ["", "Cost of non-coordination by part (CNY bn/yr; they add up to the total):"]
+        width = max(len(PART_LABELS[p]) for p in parts.index) + 1
+        lines += [
+            # round then add 0.0: a difference of -1e-13 prints as 0.0, not -0.0
+            f"  {PART_LABELS[p] + ':':<{width}} {round(v, 1) + 0.0:,.1f}"
+            for p, v in parts.items()
+        ]
     lines += ["", "Definitions:"]
     for d in DEFINITIONS:
         lines += textwrap.wrap(d, 96, initial_indent="  ", subsequent_indent="    ")

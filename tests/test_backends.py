@@ -151,3 +151,54 @@ def test_the_command_line_offers_exactly_the_registered_backends(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "[" + "|".join(REGISTRY) + "]" in text
     assert main(["run", "--backend", "cplex", "--no-report"]) == 2
+
+
+def test_the_three_backends_give_the_same_marginal_costs():
+    """Duals of a synthetic LP (unique optimum, so unique duals) agree across backends."""
+    import optimizer
+    from optimizer.scenario.synthetic import synthetic_scenario
+
+    scenario, arcs = synthetic_scenario(3, 3, sectors=2, seed=4)
+    tables = {
+        b: optimizer.solve(scenario, arcs=arcs, backend=b).marginal_costs.set_index(
+            ["region", "sector", "year"]
+        )["value"]
+        for b in BACKENDS
+    }
+    for b in BACKENDS:
+        assert tables[b].to_numpy() == pytest.approx(tables["highs"].to_numpy(), abs=1e-6), b
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_milp_is_priced_by_its_fixed_integer_lp_and_bounded_by_its_relaxation(backend):
+    """Lumpy plants: every backend reaches the HiGHS MILP optimum within the MILP gap,
+    reports the LP relaxation as a lower bound, and carries the duals of the LP with the
+    plants fixed at the optimum (marginal costs)."""
+    import optimizer
+    from optimizer.scenario.synthetic import synthetic_scenario
+
+    scenario, arcs = synthetic_scenario(3, 3, sectors=2, seed=4)
+    tables = scenario.tables()
+    extra = pd.DataFrame(
+        [
+            ("sector_0", "plant_size", 6.0, "Mt/yr"),
+            ("sector_0", "scale_exponent", 0.6, "dimensionless"),
+            ("sector_1", "min_scale", 3.0, "Mt/yr"),
+        ],
+        columns=["sector", "parameter", "value", "unit"],
+    ).assign(source_id=np.nan, quality="assumed", note="test value")
+    tables["sector_parameters"] = pd.concat([tables["sector_parameters"], extra])
+    milp = optimizer.scenario_from_frames(
+        base_year=2023, parameters={"min_plant_scale": True}, **tables
+    )
+    reference = optimizer.solve(milp, arcs=arcs)
+    result = optimizer.solve(milp, arcs=arcs, backend=backend)
+    assert result.status.ok
+    gap = 1e-4 * abs(reference.objective)  # HiGHS's default relative MIP gap
+    assert result.objective == pytest.approx(reference.objective, abs=2 * gap)
+    assert result.lp_relaxation <= result.objective + 1e-6
+    assert result.lp_relaxation == pytest.approx(reference.lp_relaxation, rel=1e-9)
+    assert "marginal_costs" in result.tables
+    assert result.allocation["plants"].notna().any()
+    # An LP has no relaxation to report.
+    assert np.isnan(optimizer.solve(scenario, arcs=arcs, backend=backend).lp_relaxation)

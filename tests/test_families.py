@@ -110,7 +110,7 @@ def test_without_the_toy_family_demand_is_served(plain):
 
 def test_structural_switches_are_those_the_families_declare(monkeypatch):
     """A switch is structural because a family says so, and only then."""
-    assert formulation.structural_switches() == ("min_plant_scale", "fiscal_limit")
+    assert formulation.structural_switches() == ("fiscal_limit", "min_plant_scale")
     unswitched = [f for f in FAMILIES if f.switch != "min_plant_scale"]
     monkeypatch.setattr(formulation, "FAMILIES", unswitched)
     assert formulation.structural_switches() == ("fiscal_limit",)

@@ -52,7 +52,9 @@ def _scenario(*, cost_factors=(1.0, 1.0, 1.0, 1.0), params=None, tranches=None, 
         ("fiscal_capacity", [1e3] * 4),
     ):
         rows = ra["attribute"] == attribute
-        ra.loc[rows, "value"] = ra.loc[rows, "region"].map(dict(zip(regions, per_region)))
+        ra.loc[rows, "value"] = ra.loc[rows, "region"].map(
+            dict(zip(regions, per_region, strict=True))
+        )
     t["region_attributes"] = ra
     d = t["demand"].copy()
     d["value"] = DEMAND

@@ -14,7 +14,7 @@ import pandas as pd
 
 from geo import maps
 from geo.reports.html import REPORT_FILE, report_folder, table, write_page, write_tables
-from optimizer.analysis.comparison import headline_notes
+from optimizer.analysis.comparison import PARTS, headline_notes
 from optimizer.model.results import NON_RESOURCE_TERMS
 from optimizer.output.folders import OutputError, require_kind, staged_output, to_json
 from optimizer.output.results_folder import read_results
@@ -215,6 +215,20 @@ def report_context(results: dict, manifest: dict) -> dict:
             "regional_gap",
         ),
     ]
+    if "decomposition" in comp:  # results written before the decomposition have none
+        parts = comp["decomposition"].pivot_table(
+            index=["sector", "year"], columns="part", values="value", aggfunc="sum"
+        )
+        parts = parts[[p for p in PARTS if p in parts]].reset_index()
+        tables.insert(
+            1,
+            (
+                parts,
+                "Cost of non-coordination by part, sector and year (adds up to the total)",
+                "CNY bn/yr",
+                "decomposition",
+            ),
+        )
     notes = headline_notes(comp["headline"])  # unmet demand and fiscal limits exceeded
     runs = manifest.get("runs", {})
     if any(r.get("alternative_optima") for r in runs.values()):

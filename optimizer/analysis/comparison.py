@@ -9,6 +9,9 @@
   (HHI);
 - ``region_summary``: per region and year, Krugman specialisation index and
   industrial-structure similarity to the other regions, observed vs coordinated;
+- ``decomposition``: the cost of non-coordination in named parts (carrying capacity
+  beyond the plan's, producing in costlier places, sub-scale plants, transport) by
+  sector and year, summing to the total (:func:`decomposition`);
 - ``headline``: the cost of non-coordination and national totals, the unmet demand of
   each mode (quantities) and the fiscal limits exceeded: one figure per metric, over the
   model's years (column ``years``; see :func:`headline`);
@@ -38,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import DupoptError
-from optimizer.model.results import Result, named
+from optimizer.model.results import NON_RESOURCE_TERMS, Result, named
 
 #: Capacity below this (in the sector's capacity unit) counts as none.
 CAPACITY_EPS = 1e-6
@@ -55,6 +58,7 @@ class Comparison:
     headline: pd.DataFrame
     unmet: pd.DataFrame | None = None
     fiscal_limits_exceeded: pd.DataFrame | None = None
+    decomposition: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         out = {
@@ -63,7 +67,7 @@ class Comparison:
             "region_summary": self.region_summary,
             "headline": self.headline,
         }
-        for name in ("unmet", "fiscal_limits_exceeded"):
+        for name in ("unmet", "fiscal_limits_exceeded", "decomposition"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         return out
@@ -102,6 +106,7 @@ def compare(observed: Result, coordinated: Result) -> Comparison:
         headline=headline(observed, coordinated),
         unmet=unmet_comparison(observed, coordinated),
         fiscal_limits_exceeded=fiscal_comparison(observed, coordinated),
+        decomposition=decomposition(observed, coordinated),
     )
 
 
@@ -330,6 +335,99 @@ def year_span(years) -> str:
     if not years:
         return ""
     return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+
+
+#: The parts of the cost of non-coordination, in the order they are reported.
+PARTS = ("carrying_capacity", "costlier_places", "sub_scale_plants", "transport", "other")
+#: Resource-cost terms that are paid per unit of capacity, per unit of output, per plant
+#: and per shipment (the other resource terms, if any, go to ``other``).
+_CAPACITY_TERMS = ("capital", "fixed_om")
+_OUTPUT_TERMS = ("variable",)
+_PLANT_TERMS = ("plant_fixed",)
+_TRANSPORT_TERMS = ("transport",)
+
+
+def decomposition(observed: Result, coordinated: Result) -> pd.DataFrame:
+    """The cost of non-coordination in parts an analyst can quote, by sector and year
+    (CNY bn/yr), adding up to the ``total_cost`` difference:
+
+    - ``carrying_capacity``: capacity beyond the plan's, at the plan's capacity cost per
+      unit, ``(K_obs - K_coo) (capital + fixed_om)_coo / K_coo`` (the observed unit cost
+      where the plan has no capacity of the sector);
+    - ``costlier_places``: the rest of the capacity-cost difference (the same amount of
+      capacity costing more where it stands: financing, cost factors, tranche premiums)
+      plus the difference in variable cost (producing where it costs more);
+    - ``sub_scale_plants``: the difference in per-plant capital (``plant_fixed``: more,
+      smaller plants than the plan's; 0 without lumpy plants) - the duplication itself;
+    - ``transport``: the difference in transport cost;
+    - ``other``: any other resource-cost term (none in the shipped model).
+
+    Sectors are kept apart: each row is one sector's part in one year. The parts of a
+    sector add up to its resource-cost difference, and all rows to the headline's
+    cost of non-coordination (summed over years).
+
+    Examples
+    --------
+    >>> import optimizer
+    >>> s = optimizer.load_scenario()
+    >>> d = decomposition(optimizer.evaluate_observed(s), optimizer.solve(s))
+    >>> sorted(d["part"].unique())[:2]
+    ['carrying_capacity', 'costlier_places']
+    """
+    modes = {"observed": observed, "coordinated": coordinated}
+    keys = ["sector", "year"]
+    terms = {
+        m: r.tables["sector_costs"].pivot_table(
+            index=keys, columns="term", values="value", aggfunc="sum", fill_value=0.0
+        )
+        for m, r in modes.items()
+    }
+    index = terms["observed"].index.union(terms["coordinated"].index)
+    columns = terms["observed"].columns.union(terms["coordinated"].columns)
+    obs, coo = (t.reindex(index=index, columns=columns, fill_value=0.0) for t in terms.values())
+
+    def total(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.Series:
+        return frame[[c for c in names if c in frame]].sum(axis=1)
+
+    capacity = {
+        m: r.allocation.groupby(keys)["capacity"].sum().reindex(index, fill_value=0.0)
+        for m, r in modes.items()
+    }
+    k_obs, k_coo = capacity["observed"], capacity["coordinated"]
+    cost_obs, cost_coo = total(obs, _CAPACITY_TERMS), total(coo, _CAPACITY_TERMS)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit = np.where(
+            k_coo > CAPACITY_EPS,
+            cost_coo / k_coo,
+            np.where(k_obs > CAPACITY_EPS, cost_obs / k_obs, 0.0),
+        )
+    carrying = (k_obs - k_coo) * unit
+    known = _CAPACITY_TERMS + _OUTPUT_TERMS + _PLANT_TERMS + _TRANSPORT_TERMS
+    others = tuple(c for c in columns if c not in known and c not in NON_RESOURCE_TERMS)
+    parts = {
+        "carrying_capacity": carrying,
+        "costlier_places": (cost_obs - cost_coo - carrying)
+        + (total(obs, _OUTPUT_TERMS) - total(coo, _OUTPUT_TERMS)),
+        "sub_scale_plants": total(obs, _PLANT_TERMS) - total(coo, _PLANT_TERMS),
+        "transport": total(obs, _TRANSPORT_TERMS) - total(coo, _TRANSPORT_TERMS),
+        "other": total(obs, others) - total(coo, others),
+    }
+    frame = pd.concat(
+        [pd.DataFrame({"part": name, "value": value}) for name, value in parts.items()]
+    ).reset_index()
+    frame = frame[["part", "sector", "year", "value"]].assign(unit="CNY bn/yr")
+    return named(
+        frame.astype({"year": int}),
+        "cost of non-coordination by part, sector and year (sums to the total_cost difference)",
+        "CNY bn/yr",
+    )
+
+
+def decomposition_totals(table: pd.DataFrame) -> pd.Series:
+    """Each part of the cost of non-coordination over all sectors and years (CNY bn/yr),
+    in :data:`PARTS` order; ``other`` only where it is not zero."""
+    totals = table.groupby("part")["value"].sum().reindex(list(PARTS), fill_value=0.0)
+    return totals.drop("other") if totals["other"] == 0 else totals
 
 
 def headline(observed: Result, coordinated: Result) -> pd.DataFrame:

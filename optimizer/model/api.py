@@ -113,11 +113,34 @@ def _run(scenario, mode, backend, arcs, time_limit, presolve, threads) -> Result
     t0 = time.perf_counter()
     lp, data = build(scenario, mode, arcs)
     build_s = time.perf_counter() - t0
-    sol = get_backend(backend).solve(lp, **options)
+    module = get_backend(backend)
+    sol = module.solve(lp, **options)
     sol.timings["build_s"] = build_s
+    relaxation = float("nan")
+    if lp.integrality().any() and sol.status.ok:
+        relaxation = _price_milp(lp, sol, module, options)
     result = collect(lp, data, sol)
     result.options = {"backend": backend, **options}
+    result.lp_relaxation = relaxation if result.status.ok else float("nan")
     return result
+
+
+def _price_milp(lp, sol, module, options) -> float:
+    """For an optimal MILP solution: duals from the LP with the integers fixed at their
+    optimum (marginal costs of that plan), and the LP relaxation's objective (a lower
+    bound on the MILP's optimum; NaN if it did not solve).
+
+    The fixed LP's optimum must equal the MILP's (the MILP solution is feasible for it);
+    its duals are used only where it is optimal."""
+    t0 = time.perf_counter()
+    with lp.continuous(fix=sol.x):
+        fixed = module.solve(lp, **options)
+    if fixed.status.ok and fixed.row_duals is not None:
+        sol.row_duals = fixed.row_duals
+    with lp.continuous():
+        relaxed = module.solve(lp, **options)
+    sol.timings["milp_pricing_s"] = time.perf_counter() - t0
+    return relaxed.objective if relaxed.status.ok else float("nan")
 
 
 def to_highs(scenario: Scenario, mode: str = "coordinated", arcs: pd.DataFrame | None = None):

@@ -488,7 +488,9 @@ def define_plants(lp: LinearProgram, data: ModelData) -> None:
 
     def usable(x: Inputs) -> np.ndarray:
         """M_s per decided cell (capacity units)."""
-        need = np.bincount(demand_g, x.demand, n_groups) + np.bincount(export_g, x.exports, n_groups)
+        need = np.bincount(demand_g, x.demand, n_groups) + np.bincount(
+            export_g, x.exports, n_groups
+        )
         m = x.parameters.reserve_margin
         most = (1.0 + m) * need[group] / x.sector["max_utilisation"][s]
         return np.maximum(np.maximum(most, column(x, "min_scale")[s]), take(x.observed, obs))
@@ -564,6 +566,7 @@ def define_plants(lp: LinearProgram, data: ModelData) -> None:
             unit="plants",
             doc="plants where capacity is fixed: observed, or ceil(capacity / plant size)",
         )
+
     # -- economies of scale ---------------------------------------------------------------
     def per_plant(x: Inputs, r_pos: np.ndarray, s_pos: np.ndarray) -> np.ndarray | None:
         e = x.sector.get("scale_exponent")

@@ -15,7 +15,8 @@ functions the cold build used and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -341,6 +342,37 @@ class LinearProgram:
             name: pd.Series(y[b.start : b.start + b.size], index=b.index, name=name)
             for name, b in self.constraints.items()
         }
+
+    @contextmanager
+    def continuous(self, fix: np.ndarray | None = None) -> Iterator[LinearProgram]:
+        """This program with its integer blocks made continuous, for the duration of a
+        ``with`` block: relaxed (``fix=None``: the LP relaxation, a bound on a MILP's
+        optimum) or fixed at ``round(fix)`` (the fixed-integer LP whose duals price a
+        MILP's solution).
+
+        Examples
+        --------
+        >>> idx = pd.MultiIndex.from_tuples([("a",)], names=["region"])
+        >>> lp = LinearProgram()
+        >>> _ = lp.add_variables("n", idx, 0.0, 5.0, integer=True)
+        >>> with lp.continuous(fix=np.array([2.2])):
+        ...     bool(lp.integrality().any()), lp.bounds()[1].tolist()
+        (False, [2.0])
+        >>> bool(lp.integrality().any()), lp.bounds()[1].tolist()
+        (True, [5.0])
+        """
+        blocks = [b for b in self.variables.values() if b.integer]
+        saved = [(b.lower, b.upper) for b in blocks]
+        try:
+            for b in blocks:
+                b.integer = False
+                if fix is not None:
+                    value = np.round(np.asarray(fix)[b.columns])
+                    b.lower, b.upper = value, value.copy()
+            yield self
+        finally:
+            for b, (lower, upper) in zip(blocks, saved, strict=True):
+                b.integer, b.lower, b.upper = True, lower, upper
 
     def constraint_text(self, name: str) -> str:
         """Constraint block ``name`` written out row by row, LP-file style (for reading a

@@ -28,6 +28,7 @@ TABLES = (
     "debt",
     "fiscal_limits_exceeded",
     "costs",
+    "sector_costs",
     "marginal_costs",
     "capacity_values",
     "fiscal_values",
@@ -70,7 +71,8 @@ class Result:
         region, sector and year, with the ``cause`` and a ``reason`` in words), ``debt``
         (by region and year), ``fiscal_limits_exceeded`` (regions and years whose debt
         service exceeds the fiscal capacity, and by how much), ``costs`` (one row per
-        objective term and year), ``marginal_costs`` (duals of the demand balance, by
+        objective term and year), ``sector_costs`` (each term by sector and year),
+        ``marginal_costs`` (duals of the demand balance, by
         region, sector and year), ``capacity_values`` and ``fiscal_values`` (duals of
         the limits, by their rows' region, sector and year). Every table carries a
         ``year`` column (today one year, the scenario's ``base_year``), so a model with
@@ -89,6 +91,9 @@ class Result:
     options: dict = field(default_factory=dict)
     #: The solver's output during the solve (kept off stdout).
     log: str = ""
+    #: For a MILP (lumpy plants): the LP relaxation's objective, a lower bound on the
+    #: optimum (CNY bn/yr); NaN for an LP or where it did not solve.
+    lp_relaxation: float = float("nan")
 
     def __getattr__(self, name: str) -> pd.DataFrame:
         tables = self.__dict__.get("tables", {})
@@ -179,6 +184,7 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
         "unmet": _unmet(lp, data, sol),
         "debt": _debt(alloc, cap, data),
         "costs": _costs(lp, data, sol.x),
+        "sector_costs": _sector_costs(lp, data, sol.x),
     }
     tables["fiscal_limits_exceeded"] = fiscal_excess(tables["debt"])
     if sol.row_duals is not None:
@@ -226,6 +232,38 @@ def _costs(lp: LinearProgram, data: ModelData, x: np.ndarray) -> pd.DataFrame:
             rows.append((term, year, float(np.dot(coef[mine], x[cols[mine]])), TERM_UNITS))
     frame = pd.DataFrame(rows, columns=["term", "year", "value", "unit"])
     return named(frame.astype({"year": int}), "objective terms by year", TERM_UNITS)
+
+
+def _sector_costs(lp: LinearProgram, data: ModelData, x: np.ndarray) -> pd.DataFrame:
+    """Each objective term by sector and year (CNY bn/yr): every variable block is indexed
+    by sector and year, so each cost falls in its column's sector and year. The rows of a
+    term add up to its value (one row per term, sector and year, zeros included)."""
+    years = pd.Index(data.years, name="year")
+    sectors = data.sectors.index
+    n_t = len(years)
+    cell = np.full(lp.n_cols, -1)
+    for block in lp.variables.values():
+        s = sectors.get_indexer(block.index.get_level_values("sector"))
+        t = years.get_indexer(block.index.get_level_values("year"))
+        cell[block.columns] = s * n_t + t
+    n = len(sectors) * n_t
+    frames = []
+    for term, (cols, coef) in lp.objective_terms.items():
+        value = np.bincount(cell[cols], coef * x[cols], minlength=n)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "term": term,
+                    "sector": np.repeat(sectors.to_numpy(), n_t),
+                    "year": np.tile(years.to_numpy(), len(sectors)),
+                    "value": value,
+                }
+            )
+        )
+    columns = ["term", "sector", "year", "value"]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    frame["unit"] = TERM_UNITS
+    return named(frame.astype({"year": int}), "objective terms by sector and year", TERM_UNITS)
 
 
 def _plants(v: dict[str, pd.Series], index: pd.MultiIndex) -> np.ndarray:

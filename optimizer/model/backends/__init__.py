@@ -32,7 +32,8 @@ class Backend:
     description
         One line for ``--help``.
     duals
-        The solution carries row duals (marginal-cost tables).
+        The solution carries row duals (marginal-cost tables); for a MILP they come from
+        the LP with the integers fixed at the optimum (:func:`optimizer.solve`).
     warm_updates
         A rendered model can be modified in place and re-solved from its basis (the
         sweep fast path, :mod:`optimizer.sweeps.fast_model`).
@@ -43,7 +44,7 @@ class Backend:
 
     Examples
     --------
-    >>> REGISTRY["highs"].warm_updates, REGISTRY["pulp"].duals
+    >>> REGISTRY["highs"].warm_updates, REGISTRY["pulp"].warm_updates
     (True, False)
     """
 
@@ -94,11 +95,13 @@ REGISTRY: dict[str, Backend] = {
             "pyomo",
             "optimizer.model.backends.pyomo",
             "a Pyomo ConcreteModel solved by HiGHS (appsi_highs), to extend in Pyomo",
+            duals=True,
         ),
         Backend(
             "pulp",
             "optimizer.model.backends.pulp",
             "a PuLP LpProblem solved by HiGHS, to extend in PuLP",
+            duals=True,
         ),
     )
 }

@@ -71,6 +71,21 @@ def render(lp: LinearProgram) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
     return prob, columns
 
 
+def _row_duals(lp: LinearProgram, prob: pulp.LpProblem) -> np.ndarray:
+    """Row duals (``pi``) in the LinearProgram's row order (HiGHS's sign convention; 0 for
+    a row without coefficients, which the problem skips)."""
+    out = np.zeros(lp.n_rows)
+    # PuLP >= 3.3 looks constraints up by name (its dict mapping is deprecated); older
+    # versions only have the mapping.
+    find = getattr(prob, "get_constraint_by_name", None) or prob.constraints.get
+    for name, block in lp.constraints.items():
+        for i, label in enumerate(block.index):
+            c = find(_name(name, label))
+            if c is not None and c.pi is not None:
+                out[block.start + i] = c.pi
+    return out
+
+
 def version() -> str:
     return f"PuLP {pulp.__version__} + HiGHS"
 
@@ -90,11 +105,13 @@ def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) ->
     status = STATUS.get(prob.status, Status.ERROR)
     x = np.array([v.varValue or 0.0 for v in columns]) if status.ok else np.zeros(lp.n_cols)
     objective = float(pulp.value(prob.objective)) if status.ok else float("nan")
+    # A MILP has no duals (optimizer.solve prices it with the fixed-integer LP).
+    duals = _row_duals(lp, prob) if status.ok and not lp.integrality().any() else None
     return Solution(
         status,
         objective,
         x,
-        None,
+        duals,
         "HiGHS",
         version(),
         "pulp",

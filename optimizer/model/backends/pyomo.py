@@ -95,6 +95,18 @@ def render(lp: LinearProgram) -> pyo.ConcreteModel:
     return m
 
 
+def _row_duals(lp: LinearProgram, m: pyo.ConcreteModel) -> np.ndarray:
+    """Row duals in the LinearProgram's row order (HiGHS's sign convention; 0 for a row
+    without coefficients, which the model skips)."""
+    out = np.zeros(lp.n_rows)
+    for name, block in lp.constraints.items():
+        component = getattr(m, name)
+        for i, label in enumerate(block.index):
+            if label in component:
+                out[block.start + i] = m.dual.get(component[label], 0.0)
+    return out
+
+
 def _finite(v: float) -> float | None:
     return float(v) if np.isfinite(v) else None
 
@@ -119,15 +131,18 @@ def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) ->
     status = STATUS.get(result.solver.termination_condition, Status.ERROR)
     x = np.zeros(lp.n_cols)
     objective = float("nan")
+    duals = None
     if status.ok:
         m.solutions.load_from(result)
         x = np.array([pyo.value(v) if v.value is not None else 0.0 for v in m._dupopt_columns])
         objective = float(pyo.value(m.objective))
+        if hasattr(m, "dual"):
+            duals = _row_duals(lp, m)
     return Solution(
         status,
         objective,
         x,
-        None,
+        duals,
         "HiGHS",
         version(),
         "pyomo",
