@@ -115,6 +115,20 @@ def data_check(scenario: Path | None) -> None:
 )
 @click.option("--no-report", is_flag=True, help="Write the result tables only (no maps).")
 @click.option(
+    "--uncertainty",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="Sweep file of the uncertain inputs ([monte_carlo], each with a reason) that give "
+    "the headline its range; default: <scenario folder>/sweeps/uncertainty.toml where it "
+    "exists.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Draws for the headline's range (0: no range; default: the file's samples).",
+)
+@click.option(
     "-v",
     "--verbose",
     is_flag=True,
@@ -127,6 +141,8 @@ def run(
     fmt: str,
     time_limit: float | None,
     no_report: bool,
+    uncertainty: Path | None,
+    samples: int | None,
     verbose: bool,
 ) -> None:
     """Solve the coordinated plan, evaluate the observed buildout, compare, and write.
@@ -164,6 +180,17 @@ def run(
         click.echo("No results were written.", err=True)
         raise SystemExit(EXIT_FAILED)
     gap = compare(observed, coordinated)
+    if uncertainty is None and s.inputs:
+        shipped = s.inputs[0].parent / "sweeps" / "uncertainty.toml"
+        uncertainty = shipped if shipped.exists() else None
+    if uncertainty is not None and samples != 0:
+        from optimizer.analysis.uncertainty import headline_range, uncertain_inputs
+        from optimizer.sweeps.sweep_file import load_sweep
+
+        # The draws run on the sweep fast path (warm re-solves): seconds for 50 draws.
+        sweep = load_sweep(uncertainty, s)
+        gap.uncertain_inputs = uncertain_inputs(sweep)
+        gap.headline_range = headline_range(s, sweep, samples=samples)
     draw = None
     if not no_report:
         from geo.reports.run_report import draw_report as draw
@@ -179,6 +206,10 @@ def run(
         extra_files={"solver.log": logs},
     )
     notes = headline_notes(gap.headline)  # unmet demand, fiscal limits exceeded
+    if gap.headline_range is not None:
+        from optimizer.analysis.uncertainty import range_sentence
+
+        notes = [range_sentence(gap.headline_range), *notes]
     click.echo("\n".join(headline_lines(s, gap) + notes + sector_lines(gap)))
     click.echo(f"\nResults written to {folder}")
     if draw is not None:

@@ -14,7 +14,9 @@ import pandas as pd
 import pytest
 
 import optimizer
+from optimizer.analysis.comparison import decomposition, decomposition_totals
 from optimizer.model.formulation import build
+from optimizer.model.results import NON_RESOURCE_TERMS
 from optimizer.scenario.synthetic import synthetic_scenario
 
 DEMAND = 3.0  # Mt per region, four regions
@@ -177,3 +179,48 @@ def test_rising_tranches_spread_the_plan_as_their_limits_predict():
     alone = optimizer.solve(_scenario(cost_factors=factors)[0], arcs=arcs)
     cap = alone.allocation.set_index("region")["capacity"].reindex(regions)
     assert cap.to_numpy() == pytest.approx([15.0, 0.0, 0.0, 0.0], abs=1e-6)
+
+
+def test_the_decomposition_names_the_extra_plant_and_the_extra_capacity():
+    """Observed: 16 Mt/yr in 4 plants; plan: 15 Mt/yr in 3. Identical regions and no
+    transport cost, so the cost of non-coordination is one plant's per-plant capital
+    (sub-scale plants) plus 1 Mt/yr of capacity at the plan's unit cost (carrying
+    capacity), and nothing else."""
+    scenario, arcs = _scenario(
+        params={"min_plant_scale": True}, extra={"plant_size": PLANT, "scale_exponent": 0.6}
+    )
+    observed = optimizer.evaluate_observed(scenario, arcs=arcs)
+    plan = optimizer.solve(scenario, arcs=arcs)
+    parts = decomposition_totals(decomposition(observed, plan))
+    crf = 0.04 * 1.04**20 / (1.04**20 - 1)
+    ann = 5.0 * crf
+    assert parts["sub_scale_plants"] == pytest.approx(0.4 * ann * PLANT, rel=1e-9)
+    assert parts["carrying_capacity"] == pytest.approx(1.0 * (0.6 * ann + 0.1), rel=1e-9)
+    assert parts["transport"] == pytest.approx(0.0, abs=1e-9)
+    assert parts["costlier_places"] == pytest.approx(0.0, abs=1e-9)
+    assert parts.sum() == pytest.approx(observed.total_cost - plan.total_cost, rel=1e-12)
+
+
+def test_the_decomposition_adds_up_to_the_cost_of_non_coordination_by_sector():
+    """On a synthetic scenario with uneven costs every part can be non-zero; per sector
+    and in total the parts add up to the resource-cost difference."""
+    scenario, arcs = synthetic_scenario(3, 3, sectors=2, seed=4)
+    observed, plan = (
+        optimizer.evaluate_observed(scenario, arcs=arcs),
+        optimizer.solve(scenario, arcs=arcs),
+    )
+    table = decomposition(observed, plan)
+    by_sector = table.groupby("sector")["value"].sum()
+    resource = {
+        mode: r.sector_costs.loc[~r.sector_costs["term"].isin(NON_RESOURCE_TERMS)]
+        .groupby("sector")["value"]
+        .sum()
+        for mode, r in (("observed", observed), ("plan", plan))
+    }
+    assert by_sector.to_numpy() == pytest.approx(
+        (resource["observed"] - resource["plan"]).reindex(by_sector.index).to_numpy(), rel=1e-9
+    )
+    assert table["value"].sum() == pytest.approx(observed.total_cost - plan.total_cost, rel=1e-9)
+    parts = decomposition_totals(table)
+    assert parts["costlier_places"] != pytest.approx(0.0)
+    assert parts["transport"] != pytest.approx(0.0)

@@ -15,6 +15,7 @@ import pandas as pd
 from geo import maps
 from geo.reports.html import REPORT_FILE, report_folder, table, write_page, write_tables
 from optimizer.analysis.comparison import PARTS, headline_notes
+from optimizer.analysis.uncertainty import range_sentence
 from optimizer.model.results import NON_RESOURCE_TERMS
 from optimizer.output.folders import OutputError, require_kind, staged_output, to_json
 from optimizer.output.results_folder import read_results
@@ -229,7 +230,28 @@ def report_context(results: dict, manifest: dict) -> dict:
                 "decomposition",
             ),
         )
+    if "headline_range" in comp:  # dupopt run with uncertain inputs
+        tables.insert(
+            1,
+            (
+                comp["headline_range"],
+                "Headline over draws of the uncertain inputs (base case, percentiles, range)",
+                "see unit column; base_percentile in %",
+                "headline_range",
+            ),
+        )
+    if "uncertain_inputs" in comp:
+        tables.append(
+            (
+                comp["uncertain_inputs"],
+                "Uncertain inputs and why (multipliers on the scenario's values)",
+                "",
+                "uncertain_inputs",
+            )
+        )
     notes = headline_notes(comp["headline"])  # unmet demand and fiscal limits exceeded
+    if "headline_range" in comp:
+        notes.insert(0, range_sentence(comp["headline_range"]))
     runs = manifest.get("runs", {})
     if any(r.get("alternative_optima") for r in runs.values()):
         notes.append(

@@ -59,6 +59,10 @@ class Comparison:
     unmet: pd.DataFrame | None = None
     fiscal_limits_exceeded: pd.DataFrame | None = None
     decomposition: pd.DataFrame | None = None
+    #: The headline over draws of the uncertain inputs, and those inputs
+    #: (:mod:`optimizer.analysis.uncertainty`; set by ``dupopt run``).
+    headline_range: pd.DataFrame | None = None
+    uncertain_inputs: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         out = {
@@ -67,7 +71,13 @@ class Comparison:
             "region_summary": self.region_summary,
             "headline": self.headline,
         }
-        for name in ("unmet", "fiscal_limits_exceeded", "decomposition"):
+        for name in (
+            "unmet",
+            "fiscal_limits_exceeded",
+            "decomposition",
+            "headline_range",
+            "uncertain_inputs",
+        ):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         return out

@@ -130,6 +130,8 @@ class Sweep:
     text: str
     seed: int | None = None
     chunk_size: int | None = None
+    #: The ``[monte_carlo.vary]`` entries as written (distribution, parameters, reason).
+    monte_carlo: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def digest(self) -> str:
@@ -204,6 +206,7 @@ def load_sweep(path: str | Path, scenario: Scenario | None = None) -> Sweep:
         text=text,
         seed=seed,
         chunk_size=chunk,
+        monte_carlo=dict((config.get("monte_carlo") or {}).get("vary", {})),
     )
 
 
@@ -374,6 +377,10 @@ def _distribution(
     spec = dict(spec)
     dist = spec.pop("distribution")
     independent = spec.pop("independent", False)
+    reason = spec.pop("reason", "")
+    if not isinstance(reason, str):
+        issues.append(Issue(label, "must be text (why this range)", column=f"{where}.reason"))
+        return None
     if dist not in DISTRIBUTIONS:
         issues.append(
             Issue(

@@ -1,0 +1,209 @@
+"""The headline with its range: the cost of non-coordination and stranded capital over
+draws of the uncertain inputs.
+
+The uncertain inputs and their ranges are data: a sweep file with a ``[monte_carlo]``
+table whose every ``vary`` entry gives its ``reason`` (the shipped one is
+``data/sweeps/uncertainty.toml``). Each draw is solved in both modes on the sweep fast
+path (:func:`optimizer.sweeps.worker.run_chunk`: one kept model per mode, warm
+re-solves), so a range of 50 draws takes seconds.
+
+Examples
+--------
+>>> from pathlib import Path
+>>> import optimizer
+>>> from optimizer.sweeps.sweep_file import load_sweep
+>>> s = optimizer.load_scenario()
+>>> sweep = load_sweep(Path(optimizer.__file__).parents[1] / "data/sweeps/uncertainty.toml", s)
+>>> r = headline_range(s, sweep, samples=5)
+>>> r.set_index("metric").loc["cost_of_non_coordination", "samples"]
+5
+"""
+
+from __future__ import annotations
+
+import textwrap  # noqa: F401  (used in the doctest)
+
+import numpy as np
+import pandas as pd
+
+from optimizer.errors import Issue, ScenarioError
+from optimizer.model.results import named
+from optimizer.scenario.scenario import Scenario
+from optimizer.sweeps.overrides import Overrides
+from optimizer.sweeps.sweep_file import Job, Sweep
+from optimizer.sweeps.worker import run_chunk
+
+#: The headline metrics given a range: (store column, unit, what it is).
+METRICS = (
+    ("cost_of_non_coordination", "CNY bn/yr", "observed minus coordinated resource cost"),
+    ("cost_observed", "CNY bn/yr", "resource cost of the observed buildout"),
+    ("cost_coordinated", "CNY bn/yr", "resource cost of the coordinated plan"),
+    ("stranded_capital_observed", "CNY bn", "capital value of stranded capacity, observed"),
+    ("stranded_debt_observed", "CNY bn", "debt tied to stranded capacity, observed"),
+)
+
+
+#: How the metrics are named in sentences.
+LABELS = {
+    "cost_of_non_coordination": "Cost of non-coordination",
+    "stranded_capital_observed": "Stranded capital of the observed buildout",
+    "stranded_debt_observed": "Debt tied to stranded capacity",
+}
+
+
+def uncertain_inputs(sweep: Sweep) -> pd.DataFrame:
+    """The sweep's Monte-Carlo inputs: key, distribution and parameters, and reason.
+
+    Raises :class:`~optimizer.errors.ScenarioError` (naming the file and key) where the
+    sweep has no Monte-Carlo draws or an input has no reason: an uncertainty range whose
+    inputs are not explained cannot be defended."""
+    issues = []
+    if not sweep.monte_carlo:
+        issues.append(
+            Issue(sweep.source, "has no [monte_carlo] draws to give the headline a range")
+        )
+    for key, spec in sweep.monte_carlo.items():
+        if not str(spec.get("reason", "")).strip():
+            issues.append(
+                Issue(
+                    sweep.source,
+                    "every uncertain input needs a reason (why this range)",
+                    column=f"monte_carlo.vary.{key}.reason",
+                )
+            )
+    if issues:
+        raise ScenarioError(issues)
+    rows = [
+        (
+            key,
+            spec["distribution"],
+            ", ".join(
+                f"{p} {v:g}"
+                for p, v in spec.items()
+                if p not in ("distribution", "reason", "independent")
+            )
+            + (", per sector or region" if spec.get("independent") else ""),
+            spec["reason"],
+        )
+        for key, spec in sweep.monte_carlo.items()
+    ]
+    frame = pd.DataFrame(rows, columns=["input", "distribution", "parameters", "reason"])
+    return named(frame, "uncertain inputs (multipliers on the scenario's values)", "")
+
+
+def headline_range(
+    scenario: Scenario,
+    sweep: Sweep,
+    *,
+    samples: int | None = None,
+    arcs: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The headline metrics over the sweep's Monte-Carlo draws, beside the base case.
+
+    Parameters
+    ----------
+    scenario
+        The base scenario (the draws are multipliers on it).
+    sweep
+        A sweep file with ``[monte_carlo]`` (:func:`optimizer.sweeps.sweep_file.load_sweep`).
+    samples
+        Use the first ``samples`` draws (default: all the file asks for).
+    arcs
+        Transport network, as for :func:`optimizer.solve`.
+
+    Returns
+    -------
+    DataFrame
+        One row per metric (:data:`METRICS`): ``base``, ``p05``, ``p50``, ``p95``,
+        ``min``, ``max`` over the draws that solved, ``base_percentile`` (the share of
+        draws at or below the base case, in %), ``samples`` (draws solved) and
+        ``failed`` (draws that did not reach optimality: they give no number), ``unit``.
+    """
+    uncertain_inputs(sweep)  # every input explained, or a located error
+    draws = [j for j in sweep.jobs if j.kind == "monte_carlo"]
+    if samples is not None:
+        if samples < 1:
+            raise ScenarioError([Issue("headline_range()", "must be >= 1", column="samples")])
+        draws = draws[:samples]
+    jobs = [Job("base", "base", Overrides()), *draws]
+    out = run_chunk(
+        scenario, jobs, base_key=f"headline-range:{scenario.fingerprint}", arcs=arcs, ties=False
+    ).scenarios.set_index("scenario")
+    base = out.loc["base"]
+    if base["status"] != "done":
+        raise ScenarioError(
+            [Issue("headline_range()", f"the base case did not solve: {base['message']}")]
+        )
+    done = out.drop(index="base")
+    done = done.loc[done["status"] == "done"]
+    rows = []
+    for metric, unit, _what in METRICS:
+        values = done[metric].to_numpy(float)
+        b = float(base[metric])
+        if values.size:
+            p05, p50, p95 = np.percentile(values, [5, 50, 95])
+            low, high = values.min(), values.max()
+            where = 100.0 * float(np.mean(values <= b))
+        else:
+            p05 = p50 = p95 = low = high = where = float("nan")
+        rows.append(
+            (
+                metric,
+                b,
+                p05,
+                p50,
+                p95,
+                low,
+                high,
+                where,
+                values.size,
+                len(draws) - values.size,
+                unit,
+            )
+        )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "metric",
+            "base",
+            "p05",
+            "p50",
+            "p95",
+            "min",
+            "max",
+            "base_percentile",
+            "samples",
+            "failed",
+            "unit",
+        ],
+    )
+    return named(
+        frame,
+        f"headline over {len(draws)} draws of the uncertain inputs ({sweep.source})",
+        "see unit column; base_percentile in %",
+    )
+
+
+def range_sentence(table: pd.DataFrame, metric: str = "cost_of_non_coordination") -> str:
+    """One sentence: the base figure, its 90 % range and where the base sits in it.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"metric": ["cost_of_non_coordination"], "base": [288.2],
+    ...     "p05": [250.0], "p50": [300.0], "p95": [420.0], "base_percentile": [30.0],
+    ...     "samples": [50], "failed": [0], "unit": ["CNY bn/yr"]})
+    >>> print(textwrap.fill(range_sentence(t), 80))
+    Cost of non-coordination: CNY 288.2 bn/yr; 90 % of 50 draws of the uncertain
+    inputs lie in 250.0-420.0 (median 300.0); 30 % of the draws are at or below the
+    base case.
+    """
+    row = table.set_index("metric").loc[metric]
+    unit = str(row["unit"]).replace("CNY ", "")
+    label = LABELS.get(metric, metric.replace("_", " ").capitalize())
+    failed = f" ({int(row['failed'])} draws did not solve)" if row["failed"] else ""
+    return (
+        f"{label}: CNY {row['base']:,.1f} {unit}; 90 % of "
+        f"{int(row['samples'])} draws of the uncertain inputs lie in {row['p05']:,.1f}-"
+        f"{row['p95']:,.1f} (median {row['p50']:,.1f}); {row['base_percentile']:.0f} % of "
+        f"the draws are at or below the base case{failed}."
+    )
