@@ -36,6 +36,8 @@ def test_wheel_ships_the_dataset(tmp_path):
     for template in templates:  # the reports render from these at run time
         assert f"geo/reports/templates/{template.name}" in names
     assert "optimizer/scenario/plausible_ranges.csv" in names  # the loader needs it
+    assert "optimizer/analysis/reference_figures.csv" in names  # the validation table
+    assert "optimizer/data/sweeps/uncertainty.toml" in names  # the headline's range
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "dupopt = dupopt.cli:main" in text
