@@ -33,6 +33,9 @@ def test_run_writes_every_table_and_a_manifest(run_dir, default_scenario):
         "headline",
         "unmet",
         "fiscal_limits_exceeded",
+        "decomposition",
+        "headline_range",
+        "uncertain_inputs",
     }
     info = json.loads((run_dir / "manifest.json").read_text())
     assert info["scenario"]["dataset_sha256"] == default_scenario.fingerprint()
