@@ -42,7 +42,14 @@ def _scenario(*, cost_factors=(1.0, 1.0, 1.0, 1.0), params=None, tranches=None, 
     }
     sp = t["sector_parameters"]
     units = dict(zip(sp["parameter"], sp["unit"], strict=True))
-    units.update({"plant_size": "Mt/yr", "min_scale": "Mt/yr", "scale_exponent": "dimensionless"})
+    units.update(
+        {
+            "plant_size": "Mt/yr",
+            "min_scale": "Mt/yr",
+            "scale_exponent": "dimensionless",
+            "electricity_intensity": "GWh/Mt",
+        }
+    )
     t["sector_parameters"] = pd.DataFrame(
         [("sector_0", k, v, units[k]) for k, v in values.items()],
         columns=["sector", "parameter", "value", "unit"],
@@ -224,3 +231,57 @@ def test_the_decomposition_adds_up_to_the_cost_of_non_coordination_by_sector():
     parts = decomposition_totals(table)
     assert parts["costlier_places"] != pytest.approx(0.0)
     assert parts["transport"] != pytest.approx(0.0)
+
+
+def _priced(prices, *, intensity=2.0):
+    """The four-region scenario with an electricity intensity (GWh per Mt) and regional
+    electricity prices (CNY/kWh; None: no row)."""
+    scenario, arcs = _scenario(extra={"electricity_intensity": intensity})
+    t = scenario.tables()
+    regions = list(t["regions"]["region"])
+    rows = [
+        (r, "electricity_price", 2023, p, "CNY/kWh")
+        for r, p in zip(regions, prices, strict=True)
+        if p is not None
+    ]
+    extra = pd.DataFrame(rows, columns=["region", "attribute", "year", "value", "unit"]).assign(
+        source_id=np.nan, quality="assumed", note="test price"
+    )
+    t["region_attributes"] = pd.concat([t["region_attributes"], extra], ignore_index=True)
+    s = optimizer.scenario_from_frames(base_year=2023, parameters={"fiscal_limit": False}, **t)
+    return s, arcs, regions
+
+
+def test_production_moves_to_the_region_with_the_cheapest_input():
+    """Electricity at 2 GWh per Mt: CNY 0.30/kWh in the second region against 0.60
+    elsewhere saves CNY 0.6 bn per Mt there, so with no transport cost it makes
+    everything; the electricity term is reported and priced region by region."""
+    scenario, arcs, regions = _priced([0.6, 0.3, 0.6, 0.6])
+    plan = optimizer.solve(scenario, arcs=arcs)
+    production = plan.allocation.set_index("region")["production"].reindex(regions)
+    assert production.to_numpy() == pytest.approx([0.0, 4 * DEMAND, 0.0, 0.0], abs=1e-6)
+    costs = plan.costs.set_index("term")["value"]
+    assert costs["electricity"] == pytest.approx(2.0 * 0.3 * 4 * DEMAND / 1000.0, rel=1e-9)
+    observed = optimizer.evaluate_observed(scenario, arcs=arcs)
+    parts = decomposition_totals(decomposition(observed, plan))
+    # Observed, the cheap region can make only 4 Mt/yr x 0.8 = 3.2 Mt: the other 8.8 Mt
+    # pay the dearer power.
+    saved = 2.0 * (0.6 - 0.3) * (4 * DEMAND - 4.0 * UTILISATION) / 1000.0
+    assert parts["costlier_places"] == pytest.approx(saved, rel=1e-6)
+
+
+def test_a_region_without_a_price_pays_the_mean_of_the_others():
+    scenario, arcs, regions = _priced([0.4, None, 0.6, 0.8])
+    observed = optimizer.evaluate_observed(scenario, arcs=arcs)
+    production = observed.allocation.groupby("region")["production"].sum()
+    mean = (0.4 + 0.6 + 0.8) / 3
+    expected = 2.0 * sum(
+        p * production[r] for r, p in zip(regions, [0.4, mean, 0.6, 0.8], strict=True)
+    )
+    cost = observed.costs.set_index("term")["value"]["electricity"]
+    assert cost == pytest.approx(expected / 1000.0, rel=1e-9)
+
+
+def test_no_price_anywhere_means_no_electricity_term():
+    scenario, arcs, _ = _priced([None, None, None, None])
+    assert "electricity" not in set(optimizer.solve(scenario, arcs=arcs).costs["term"])

@@ -352,7 +352,7 @@ PARTS = ("carrying_capacity", "costlier_places", "sub_scale_plants", "transport"
 #: Resource-cost terms that are paid per unit of capacity, per unit of output, per plant
 #: and per shipment (the other resource terms, if any, go to ``other``).
 _CAPACITY_TERMS = ("capital", "fixed_om")
-_OUTPUT_TERMS = ("variable",)
+_OUTPUT_TERMS = ("variable", "electricity", "labour")
 _PLANT_TERMS = ("plant_fixed",)
 _TRANSPORT_TERMS = ("transport",)
 
@@ -366,7 +366,8 @@ def decomposition(observed: Result, coordinated: Result) -> pd.DataFrame:
       where the plan has no capacity of the sector);
     - ``costlier_places``: the rest of the capacity-cost difference (the same amount of
       capacity costing more where it stands: financing, cost factors, tranche premiums)
-      plus the difference in variable cost (producing where it costs more);
+      plus the difference in variable, electricity and labour cost (producing where it
+      costs more);
     - ``sub_scale_plants``: the difference in per-plant capital (``plant_fixed``: more,
       smaller plants than the plan's; 0 without lumpy plants) - the duplication itself;
     - ``transport``: the difference in transport cost;

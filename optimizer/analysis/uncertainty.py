@@ -9,13 +9,12 @@ re-solves), so a range of 50 draws takes seconds.
 
 Examples
 --------
->>> from pathlib import Path
 >>> import optimizer
 >>> from optimizer.sweeps.sweep_file import load_sweep
 >>> s = optimizer.load_scenario()
->>> sweep = load_sweep(Path(optimizer.__file__).parents[1] / "data/sweeps/uncertainty.toml", s)
+>>> sweep = load_sweep(optimizer.default_data_dir() / "sweeps" / "uncertainty.toml", s)
 >>> r = headline_range(s, sweep, samples=5)
->>> r.set_index("metric").loc["cost_of_non_coordination", "samples"]
+>>> int(r.set_index("metric").loc["cost_of_non_coordination", "samples"])
 5
 """
 

@@ -66,6 +66,13 @@ __all__ = [
 ]
 
 
+#: Regional input costs of production: (objective term, sector intensity, regional price).
+INPUT_COSTS = (
+    ("electricity", "electricity_intensity", "electricity_price"),
+    ("labour", "labour_intensity", "wage"),
+)
+
+
 # -- shared value functions ---------------------------------------------------------------
 def cell_positions(data: ModelData, index: pd.MultiIndex) -> tuple[np.ndarray, np.ndarray]:
     """(region, sector) positions of ``index``'s labels in the inputs' arrays."""
@@ -612,6 +619,38 @@ def define_operating_cost(lp: LinearProgram, data: ModelData) -> None:
     lp.add_objective("variable", "production", pos, lambda x: x.sector["variable_cost"][s] * cf(x))
 
 
+def define_input_costs(lp: LinearProgram, data: ModelData) -> None:
+    """Regional input costs of production, for sectors with an input intensity and regions
+    with the input's price (CNY bn/yr; X = production in output units):
+
+        electricity = sum e_s p_r X[r,s,t] / 1000     (e_s GWh per output unit,
+                                                         p_r CNY/kWh: 1 GWh x 1 CNY/kWh
+                                                         = CNY 0.001 bn)
+        labour = sum l_s w_r X[r,s,t] / 1000          (l_s k person-years per output unit,
+                                                         w_r CNY k per person-year)
+
+    A region without the price pays the mean price of the regions that have one (so a
+    missing figure makes no region cheap); a sector without the intensity has no such
+    term. With these terms, ``variable_cost`` is the other variable cost (the inputs
+    priced here taken out of it)."""
+    prod = lp.variables["production"]
+    r, s = data.positions(prod.index)
+    pos = np.arange(prod.size)
+    for term, intensity, price in INPUT_COSTS:
+        if intensity not in data.sectors or price not in data.regions:
+            continue
+
+        def coefficient(x: Inputs, intensity=intensity, price=price) -> np.ndarray | None:
+            e = x.sector[intensity]
+            p = x.region[price]
+            if not (np.isfinite(e).any() and np.isfinite(p).any()):
+                return None
+            p = np.where(np.isnan(p), np.nanmean(p), p)
+            return np.nan_to_num(e)[s] * p[r] / 1000.0
+
+        lp.add_objective(term, "production", pos, coefficient)
+
+
 def define_transport_cost(lp: LinearProgram, data: ModelData) -> None:
     """transport = sum tc_s d_a / 1000 ship[a,s,t] (CNY bn/yr; d_a in km)."""
     ship = lp.variables["shipment"]
@@ -736,6 +775,7 @@ FAMILIES: list[Family] = [
     Family("plants", define_plants, "min_plant_scale"),
     Family("capital", define_capital_cost),
     Family("operating", define_operating_cost),
+    Family("input_costs", define_input_costs),
     Family("transport", define_transport_cost),
     Family("unmet_penalty", define_unmet_penalty),
     Family("stranded", define_stranded_cost),

@@ -27,9 +27,16 @@ SECTOR_PARAMETERS = (
 )
 # Optional, used when min_plant_scale (lumpy plants) is switched on: minimum efficient
 # plant scale, reference plant size and the scale exponent of plant capex.
-OPTIONAL_SECTOR_PARAMETERS = ("min_scale", "plant_size", "scale_exponent")
+OPTIONAL_SECTOR_PARAMETERS = (
+    "min_scale",
+    "plant_size",
+    "scale_exponent",
+    # Input intensities, priced by the regional electricity_price and wage.
+    "electricity_intensity",
+    "labour_intensity",
+)
 REGION_ATTRIBUTES = ("gdp", "financing_rate", "fiscal_capacity", "cost_factor")
-OPTIONAL_REGION_ATTRIBUTES = ("electricity_price",)
+OPTIONAL_REGION_ATTRIBUTES = ("electricity_price", "wage")
 BUILDOUT_VARIABLES = ("capacity", "output", "plants")
 MARKETS = ("export", "global")
 # Parameters that are shares of something: must lie in [0, 1].
@@ -344,6 +351,7 @@ def expected_unit(kind: str, sector_units: dict[str, str] | None = None) -> str 
         "fiscal_capacity": "CNY bn/yr",
         "cost_factor": "index",
         "electricity_price": "CNY/kWh",
+        "wage": "CNY k/yr",
         "scale_exponent": "dimensionless",
         "plants": "plants",
     }
@@ -360,6 +368,8 @@ def expected_unit(kind: str, sector_units: dict[str, str] | None = None) -> str 
         "capacity": cap,
         "min_scale": cap,
         "plant_size": cap,
+        "electricity_intensity": f"GWh/{out}",
+        "labour_intensity": f"k person-years/{out}",
         "output": out,
         "demand": out,
         "market": out,
