@@ -53,6 +53,7 @@ def render(lp: LinearProgram) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
     prob.setObjective(pulp.LpAffineExpression([(columns[j], float(cost[j])) for j in nz]))
     a = lp.matrix("csr")
     senses = {"<=": pulp.LpConstraintLE, ">=": pulp.LpConstraintGE, "==": pulp.LpConstraintEQ}
+    rows: list[tuple[int, pulp.LpConstraint]] = []
     for name, block in lp.constraints.items():
         for i, label in enumerate(block.index):
             row = block.start + i
@@ -65,24 +66,26 @@ def render(lp: LinearProgram) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
                     for j, c in zip(a.indices[lo:hi], a.data[lo:hi], strict=True)
                 ]
             )
-            prob += pulp.LpConstraint(
+            constraint = pulp.LpConstraint(
                 expr, senses[block.sense], _name(name, label), float(block.rhs[i])
             )
+            prob += constraint
+            rows.append((row, constraint))
+    # The constraints by row, for the duals: PuLP 3.0 renames constraints (_C1, ...), so
+    # they are kept as objects rather than looked up by name.
+    prob._dupopt_rows = rows
     return prob, columns
 
 
-def _row_duals(lp: LinearProgram, prob: pulp.LpProblem) -> np.ndarray:
+def _row_duals(lp: LinearProgram, prob: pulp.LpProblem) -> np.ndarray | None:
     """Row duals (``pi``) in the LinearProgram's row order (HiGHS's sign convention; 0 for
-    a row without coefficients, which the problem skips)."""
+    a row without coefficients, which the problem skips); None where this PuLP does not
+    read duals back from HiGHS."""
     out = np.zeros(lp.n_rows)
-    # PuLP >= 3.3 looks constraints up by name (its dict mapping is deprecated); older
-    # versions only have the mapping.
-    find = getattr(prob, "get_constraint_by_name", None) or prob.constraints.get
-    for name, block in lp.constraints.items():
-        for i, label in enumerate(block.index):
-            c = find(_name(name, label))
-            if c is not None and c.pi is not None:
-                out[block.start + i] = c.pi
+    for row, constraint in prob._dupopt_rows:
+        if constraint.pi is None:
+            return None
+        out[row] = constraint.pi
     return out
 
 
