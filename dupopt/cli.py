@@ -164,6 +164,17 @@ def run(
     folder = output or Path("reports") / s.name
     # Refuse a folder that is not ours before spending time on the solves.
     check_target(folder, "run", inputs=[(p, "the scenario input") for p in s.inputs])
+    # The uncertain inputs are read and checked before any solve: a bad file costs nothing.
+    sweep = inputs_table = None
+    if uncertainty is None and s.inputs:
+        shipped = s.inputs[0].parent / "sweeps" / "uncertainty.toml"
+        uncertainty = shipped if shipped.exists() else None
+    if uncertainty is not None and samples != 0:
+        from optimizer.analysis.uncertainty import uncertain_inputs
+        from optimizer.sweeps.sweep_file import load_sweep
+
+        sweep = load_sweep(uncertainty, s)
+        inputs_table = uncertain_inputs(sweep)
     options = {"backend": backend, "time_limit": time_limit}
     coordinated = solve(s, **options)
     observed = evaluate_observed(s, **options)
@@ -180,17 +191,12 @@ def run(
         click.echo("No results were written.", err=True)
         raise SystemExit(EXIT_FAILED)
     gap = compare(observed, coordinated)
-    if uncertainty is None and s.inputs:
-        shipped = s.inputs[0].parent / "sweeps" / "uncertainty.toml"
-        uncertainty = shipped if shipped.exists() else None
-    if uncertainty is not None and samples != 0:
-        from optimizer.analysis.uncertainty import headline_range, uncertain_inputs
-        from optimizer.sweeps.sweep_file import load_sweep
+    if sweep is not None:
+        from optimizer.analysis.uncertainty import headline_range
 
         # The draws run on the sweep fast path (warm re-solves): seconds for 50 draws.
-        sweep = load_sweep(uncertainty, s)
-        gap.uncertain_inputs = uncertain_inputs(sweep)
         gap.headline_range = headline_range(s, sweep, samples=samples)
+        gap.uncertain_inputs = inputs_table
     draw = None
     if not no_report:
         from geo.reports.run_report import draw_report as draw

@@ -125,3 +125,13 @@ def test_overrides_of_a_draw_are_multipliers_on_the_scenario(default_scenario):
     job = next(j for j in sweep.jobs if j.kind == "monte_carlo")
     assert isinstance(job.overrides, Overrides)
     assert all(0.5 < v < 2.0 for v in job.values.values())
+
+
+def test_run_refuses_an_uncertainty_file_without_reasons_before_solving(tmp_path, capsys):
+    path = _sweep_file(tmp_path, 'demand = { distribution = "uniform", low = 0.9, high = 1.1 }')
+    code = main(["run", "--uncertainty", str(path), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "monte_carlo.vary.demand.reason" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
