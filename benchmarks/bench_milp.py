@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _variants import random_overrides  # benchmarks/ is on sys.path when run as a script
 
 import optimizer
 from optimizer.sweeps.fast_model import ParametricModel
@@ -74,18 +75,7 @@ def milp_scenario(base: optimizer.Scenario) -> optimizer.Scenario:
 
 
 def variants(scenario: optimizer.Scenario, n: int) -> list[Overrides]:
-    rng = np.random.default_rng(2010)
-    regions = list(scenario.planning_regions)
-    out = []
-    for _ in range(n):
-        values = {
-            "demand": rng.uniform(0.9, 1.1),
-            "export": rng.uniform(0.7, 1.1),
-            "financing_rate": rng.triangular(0.8, 1.0, 1.5),
-        }
-        values.update({f"cost_factor.{r}": rng.uniform(0.8, 1.2) for r in regions})
-        out.append(Overrides.from_mapping(values))
-    return out
+    return random_overrides(Overrides, list(scenario.planning_regions), n)
 
 
 def measure(scenario: optimizer.Scenario, repeat: int, draws: list[Overrides]) -> dict:

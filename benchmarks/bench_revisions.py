@@ -65,17 +65,9 @@ if what == "build":
         out[f"build_{name}_s"] = best
 else:
     scenario = optimizer.load_scenario()
-    regions = list(scenario.regions["region"])
-    rng = np.random.default_rng(2010)
-    variants = []
-    for _ in range(n):
-        values = {
-            "demand": rng.uniform(0.9, 1.1),
-            "export": rng.uniform(0.7, 1.1),
-            "financing_rate": rng.triangular(0.8, 1.0, 1.5),
-        }
-        values.update({f"cost_factor.{r}": rng.uniform(0.8, 1.2) for r in regions})
-        variants.append(Overrides.from_mapping(values))
+    sys.path.insert(0, sys.argv[3])  # this checkout's benchmarks/ (shared variants)
+    from _variants import random_overrides
+    variants = random_overrides(Overrides, list(scenario.regions["region"]), n)
     models = [ParametricModel(scenario, mode) for mode in ("observed", "coordinated")]
     t0 = time.perf_counter()
     for ov in variants:
@@ -91,7 +83,7 @@ METRICS = ("build_default_s", "build_large_s", "fast_default_per_s")
 def measure(tree: Path, what: str, n: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, what, str(n)],
+        [sys.executable, "-c", CHILD, what, str(n), str(HERE)],
         env=env,
         cwd=tempfile.gettempdir(),  # never this checkout's package by accident
         capture_output=True,
