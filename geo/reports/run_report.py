@@ -276,7 +276,7 @@ def report_context(results: dict, manifest: dict) -> dict:
         "table_frames": {stem: f for f, _t, _u, stem in tables},
         "quality": {
             "columns": list(quality.columns),
-            "rows": [(n, list(r)) for n, r in quality.iterrows()],
+            "rows": list(zip(quality.index, quality.to_numpy().tolist(), strict=True)),
         },
         "sources": {
             "columns": list(sources.columns),

@@ -208,16 +208,14 @@ def krugman_index(values: pd.DataFrame) -> pd.Series:
     >>> krugman_index(v).tolist()
     [2.0, 2.0]
     """
-    total = values.sum(axis=0)
-    out = {}
-    for region, row in values.iterrows():
-        own = row.sum()
-        rest = total - row
-        if own <= 0 or rest.sum() <= 0:
-            out[region] = np.nan
-            continue
-        out[region] = float((row / own - rest / rest.sum()).abs().sum())
-    return pd.Series(out, name="krugman")
+    x = values.to_numpy(dtype=float)
+    rest = x.sum(axis=0)[None, :] - x  # every other region's values, per region
+    own, others = x.sum(axis=1), rest.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.abs(x / own[:, None] - rest / others[:, None]).sum(axis=1)
+    return pd.Series(
+        np.where((own > 0) & (others > 0), gap, np.nan), index=values.index, name="krugman"
+    )
 
 
 def similarity_index(values: pd.DataFrame) -> pd.Series:

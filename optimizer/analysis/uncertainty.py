@@ -20,8 +20,6 @@ Examples
 
 from __future__ import annotations
 
-import textwrap  # noqa: F401  (used in the doctest)
-
 import numpy as np
 import pandas as pd
 
@@ -30,7 +28,6 @@ from optimizer.model.results import named
 from optimizer.scenario.scenario import Scenario
 from optimizer.sweeps.overrides import Overrides
 from optimizer.sweeps.sweep_file import Job, Sweep
-from optimizer.sweeps.worker import run_chunk
 
 #: The headline metrics given a range: (store column, unit, what it is).
 METRICS = (
@@ -124,6 +121,9 @@ def headline_range(
         if samples < 1:
             raise ScenarioError([Issue("headline_range()", "must be >= 1", column="samples")])
         draws = draws[:samples]
+    # Imported here: the report imports this module for range_sentence alone.
+    from optimizer.sweeps.worker import run_chunk
+
     jobs = [Job("base", "base", Overrides()), *draws]
     out = run_chunk(
         scenario, jobs, base_key=f"headline-range:{scenario.fingerprint}", arcs=arcs, ties=False
@@ -191,6 +191,7 @@ def range_sentence(table: pd.DataFrame, metric: str = "cost_of_non_coordination"
     >>> t = pd.DataFrame({"metric": ["cost_of_non_coordination"], "base": [288.2],
     ...     "p05": [250.0], "p50": [300.0], "p95": [420.0], "base_percentile": [30.0],
     ...     "samples": [50], "failed": [0], "unit": ["CNY bn/yr"]})
+    >>> import textwrap
     >>> print(textwrap.fill(range_sentence(t), 80))
     Cost of non-coordination: CNY 288.2 bn/yr; 90 % of 50 draws of the uncertain
     inputs lie in 250.0-420.0 (median 300.0); 30 % of the draws are at or below the

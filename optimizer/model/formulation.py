@@ -74,20 +74,26 @@ INPUT_COSTS = (
 
 
 # -- shared value functions ---------------------------------------------------------------
-def cell_positions(data: ModelData, index: pd.MultiIndex) -> tuple[np.ndarray, np.ndarray]:
-    """(region, sector) positions of ``index``'s labels in the inputs' arrays."""
-    return data.positions(index)
-
-
 def regional(column: str, r: np.ndarray, default: float) -> Callable[[Inputs], np.ndarray]:
     """Value function: a regional attribute at region positions ``r`` (``default`` where a
     region has none)."""
     return lambda x: x.regional(column, default)[r]
 
 
-def sectoral(column: str, s: np.ndarray) -> Callable[[Inputs], np.ndarray]:
-    """Value function: a sector parameter at sector positions ``s``."""
-    return lambda x: x.sector[column][s]
+def plant_capital_share(x: Inputs) -> np.ndarray | None:
+    """Per sector, the share ``1 - e_s`` of a reference plant's capital that is paid per
+    plant (scale exponent ``0 < e_s < 1`` and a plant size given; 0 elsewhere); None
+    without any scale exponent. Shared by the capital split, the per-plant cost and the
+    unmet-demand penalty."""
+    e = x.sector.get("scale_exponent")
+    if e is None:
+        return None
+
+    def compute() -> np.ndarray:
+        size = np.nan_to_num(x.sector.get("plant_size", np.zeros(len(e))))
+        return np.where(np.isfinite(e) & (e > 0) & (e < 1) & (size > 0), 1.0 - e, 0.0)
+
+    return x.memo("plant_capital_share", compute)
 
 
 def tranche_premium(data: ModelData) -> Callable[[Inputs], np.ndarray]:
@@ -147,13 +153,12 @@ def penalties(data: ModelData, keys: pd.MultiIndex) -> Callable[[Inputs], np.nda
             scale = x.sector.get("min_scale") if p.min_plant_scale else None
             scale = np.zeros(len(u)) if scale is None else np.nan_to_num(scale, nan=0.0)
             extra = oversize(scale[s], quantity, u[s], p.reserve_margin)
-            if p.min_plant_scale and "scale_exponent" in x.sector and "plant_size" in x.sector:
+            share = plant_capital_share(x) if p.min_plant_scale else None
+            if share is not None:
                 # A plant built for this demand alone adds its per-plant capital, (1 - e)
                 # capex P, on top: counted as that much more capacity per unit (capacity is
                 # charged at least its annualised capex, so this bounds it from above).
-                e = x.sector["scale_exponent"]
-                share = np.where(np.isfinite(e) & (e > 0) & (e < 1), 1.0 - e, 0.0)
-                plant = np.nan_to_num(share * x.sector["plant_size"])[s]
+                plant = (share * np.nan_to_num(x.sector.get("plant_size", 0.0)))[s]
                 with np.errstate(divide="ignore", invalid="ignore"):
                     extra = extra + np.where(quantity > 0, plant / quantity, 0.0)
             return unmet_penalty(
@@ -494,13 +499,18 @@ def define_plants(lp: LinearProgram, data: ModelData) -> None:
         return np.zeros(len(x.sector["capex"])) if values is None else np.nan_to_num(values)
 
     def usable(x: Inputs) -> np.ndarray:
-        """M_s per decided cell (capacity units)."""
-        need = np.bincount(demand_g, x.demand, n_groups) + np.bincount(
-            export_g, x.exports, n_groups
-        )
-        m = x.parameters.reserve_margin
-        most = (1.0 + m) * need[group] / x.sector["max_utilisation"][s]
-        return np.maximum(np.maximum(most, column(x, "min_scale")[s]), take(x.observed, obs))
+        """M_s per decided cell (capacity units); the plant bound and the plant size
+        both use it, so it is computed once per inputs."""
+
+        def compute() -> np.ndarray:
+            need = np.bincount(demand_g, x.demand, n_groups) + np.bincount(
+                export_g, x.exports, n_groups
+            )
+            m = x.parameters.reserve_margin
+            most = (1.0 + m) * need[group] / x.sector["max_utilisation"][s]
+            return np.maximum(np.maximum(most, column(x, "min_scale")[s]), take(x.observed, obs))
+
+        return x.memo("plants.usable", compute)
 
     def size(x: Inputs) -> np.ndarray:
         """Capacity one plant may hold: P_s, or M_s without a plant size."""
@@ -576,20 +586,16 @@ def define_plants(lp: LinearProgram, data: ModelData) -> None:
 
     # -- economies of scale ---------------------------------------------------------------
     def per_plant(x: Inputs, r_pos: np.ndarray, s_pos: np.ndarray) -> np.ndarray | None:
-        e = x.sector.get("scale_exponent")
-        if e is None:
+        share = plant_capital_share(x)
+        if share is None:
             return None
-        share = np.where(np.isfinite(e) & (e > 0) & (e < 1), 1.0 - e, 0.0)[s_pos]
-        return share * x.annualised_capex[r_pos, s_pos] * column(x, "plant_size")[s_pos]
+        return share[s_pos] * x.annualised_capex[r_pos, s_pos] * column(x, "plant_size")[s_pos]
 
     cr, cs = data.positions(cap.index[cells])
 
     def capital_share(x: Inputs) -> np.ndarray | None:
-        e = x.sector.get("scale_exponent")
-        if e is None:
-            return None
-        ok = np.isfinite(e) & (e > 0) & (e < 1) & (column(x, "plant_size") > 0)
-        return -np.where(ok, 1.0 - e, 0.0)[cs] * x.annualised_capex[cr, cs]
+        share = plant_capital_share(x)
+        return None if share is None else -share[cs] * x.annualised_capex[cr, cs]
 
     lp.add_objective("capital", "capacity", np.flatnonzero(cells), capital_share)
     if decided.any():

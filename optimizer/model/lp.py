@@ -329,6 +329,24 @@ class LinearProgram:
             [np.full(b.size, b.integer) for b in self.variables.values()] or [np.zeros(0, bool)]
         )
 
+    def column_positions(self, level: str, labels: pd.Index) -> np.ndarray:
+        """Position in ``labels`` of each column's value of index level ``level`` (every
+        variable block must have that level; -1 where a value is not in ``labels``).
+
+        Examples
+        --------
+        >>> idx = pd.MultiIndex.from_tuples([("a", 2023), ("b", 2024)], names=["r", "year"])
+        >>> lp = LinearProgram()
+        >>> _ = lp.add_variables("x", idx)
+        >>> lp.column_positions("year", pd.Index([2023, 2024])).tolist()
+        [0, 1]
+        """
+        if not self.variables:
+            return np.zeros(0, dtype=np.intp)
+        return np.concatenate(
+            [labels.get_indexer(b.index.get_level_values(level)) for b in self.variables.values()]
+        )
+
     def split(self, x: np.ndarray) -> dict[str, pd.Series]:
         """Split a column vector into one Series per variable block (indexed by labels)."""
         return {

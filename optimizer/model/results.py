@@ -220,9 +220,7 @@ def _costs(lp: LinearProgram, data: ModelData, x: np.ndarray) -> pd.DataFrame:
     where the term has no cost in that year. Every variable block is indexed by year, so
     each cost falls in the year of its column; the rows of a term add up to its value."""
     years = pd.Index(data.years, name="year")
-    year_of = np.full(lp.n_cols, -1)
-    for block in lp.variables.values():
-        year_of[block.columns] = years.get_indexer(block.index.get_level_values("year"))
+    year_of = lp.column_positions("year", years)
     rows = []
     for term, (cols, coef) in lp.objective_terms.items():
         when = year_of[cols]
@@ -241,11 +239,7 @@ def _sector_costs(lp: LinearProgram, data: ModelData, x: np.ndarray) -> pd.DataF
     years = pd.Index(data.years, name="year")
     sectors = data.sectors.index
     n_t = len(years)
-    cell = np.full(lp.n_cols, -1)
-    for block in lp.variables.values():
-        s = sectors.get_indexer(block.index.get_level_values("sector"))
-        t = years.get_indexer(block.index.get_level_values("year"))
-        cell[block.columns] = s * n_t + t
+    cell = lp.column_positions("sector", sectors) * n_t + lp.column_positions("year", years)
     n = len(sectors) * n_t
     frames = []
     for term, (cols, coef) in lp.objective_terms.items():

@@ -140,12 +140,7 @@ class ParametricModel:
             t = self.years.get_indexer(block.index.get_level_values("year"))
             self._unmet.append((block.columns, s * len(self.years) + t))
         # Position in :attr:`years` of every column (each block is indexed by year).
-        self._column_year = np.concatenate(
-            [
-                self.years.get_indexer(b.index.get_level_values("year"))
-                for b in lp.variables.values()
-            ]
-        )
+        self._column_year = lp.column_positions("year", self.years)
         self.build_s = time.perf_counter() - t0
 
     @property
@@ -163,8 +158,13 @@ class ParametricModel:
         """The model inputs of ``overrides.apply(scenario)``, from the base arrays.
 
         Raises :class:`StructureMismatch` where the overrides switch a family on or off."""
+        if overrides.parameters:
+            self._check_structure(overrides)
+        return overrides.scale(self.base, self.data)
+
+    def _check_structure(self, overrides: Overrides) -> None:
         params = ModelParameters(**{**self.scenario.parameters.__dict__, **overrides.parameters})
-        if overrides.parameters and active_families(params, self.mode) != self.structure:
+        if active_families(params, self.mode) != self.structure:
             changed = [
                 name
                 for name in STRUCTURAL
@@ -174,7 +174,6 @@ class ParametricModel:
                 f"overrides change the model's structure ({', '.join(changed)}); "
                 "use a model built with them"
             )
-        return overrides.scale(self.base, self.data)
 
     def _arrays(self) -> dict[str, np.ndarray]:
         lp = self.lp
