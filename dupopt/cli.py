@@ -216,7 +216,8 @@ def run(
         from optimizer.analysis.uncertainty import range_sentence
 
         notes = [range_sentence(gap.headline_range), *notes]
-    click.echo("\n".join(headline_lines(s, gap) + notes + sector_lines(gap)))
+    lines = headline_lines(s, gap) + notes + sector_lines(gap) + non_unique_lines(s, gap)
+    click.echo("\n".join(lines))
     click.echo(f"\nResults written to {folder}")
     if draw is not None:
         click.echo(f"Report: {folder / 'report.html'}")
@@ -477,6 +478,28 @@ def headline_lines(s, gap) -> list[str]:
     lines += ["", "Definitions:"]
     for d in DEFINITIONS:
         lines += textwrap.wrap(d, 96, initial_indent="  ", subsequent_indent="    ")
+    return lines
+
+
+def non_unique_lines(s, gap) -> list[str]:
+    """What the optima leave open (other optimal solutions cost the same), per mode and
+    sector, with region names; nothing where the backend does not tell."""
+    table = gap.non_unique
+    if table is None:
+        return []
+    if table.empty:
+        return ["", "Both optima are unique (no other allocation costs the same)."]
+    names = s.regions.set_index("region")["name_en"]
+    lines = ["", "Not unique (other allocations cost the same; table non_unique):"]
+    label = {"observed": "observed buildout", "coordinated": "coordinated plan"}
+    for row in table.itertuples(index=False):
+        regions = ", ".join(names.get(r, r) for r in row.regions.split(";") if r)
+        maybe = "" if row.certain else " (possibly: degenerate vertex)"
+        text = (
+            f"{label[row.mode]}, {row.sector} {row.year}: {row.variables} in {row.n_regions} "
+            f"regions ({regions}), up to {row.max_shift:,.1f} {row.unit}{maybe}"
+        )
+        lines += textwrap.wrap(text, 96, initial_indent="  ", subsequent_indent="    ")
     return lines
 
 

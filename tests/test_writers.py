@@ -34,6 +34,7 @@ def test_run_writes_every_table_and_a_manifest(run_dir, default_scenario):
         "unmet",
         "fiscal_limits_exceeded",
         "decomposition",
+        "non_unique",
         "headline_range",
         "uncertain_inputs",
     }

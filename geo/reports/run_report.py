@@ -240,6 +240,16 @@ def report_context(results: dict, manifest: dict) -> dict:
                 "headline_range",
             ),
         )
+    if "non_unique" in comp and len(comp["non_unique"]):
+        tables.append(
+            (
+                comp["non_unique"],
+                "Not unique: quantities that differ between equally cheap optima, by mode "
+                "and sector (max_shift: how far one of them moves along one edge)",
+                "sector units",
+                "non_unique",
+            )
+        )
     if "uncertain_inputs" in comp:
         tables.append(
             (
@@ -257,8 +267,9 @@ def report_context(results: dict, manifest: dict) -> dict:
         notes.append(
             "Ties: other allocations reach exactly the same cost (the solver found "
             "non-basic variables with zero reduced cost), typically because regional costs "
-            "are uniform in the data. Totals and costs are unique; the regional pattern of "
-            "the plan is one of several equally good ones."
+            "are uniform in the data. Totals and costs are unique; the quantities the "
+            "table 'Not unique' names are one choice among equally good ones, and every "
+            "other quantity is the same in all optima."
         )
     scenario = results.get("scenario", {})
     quality = quality_shares(scenario) if scenario else pd.DataFrame(columns=QUALITY)

@@ -59,6 +59,9 @@ class Comparison:
     unmet: pd.DataFrame | None = None
     fiscal_limits_exceeded: pd.DataFrame | None = None
     decomposition: pd.DataFrame | None = None
+    #: Quantities that differ between optimal solutions, by mode and sector
+    #: (:func:`non_unique_summary`); None where the backend does not tell.
+    non_unique: pd.DataFrame | None = None
     #: The headline over draws of the uncertain inputs, and those inputs
     #: (:mod:`optimizer.analysis.uncertainty`; set by ``dupopt run``).
     headline_range: pd.DataFrame | None = None
@@ -75,6 +78,7 @@ class Comparison:
             "unmet",
             "fiscal_limits_exceeded",
             "decomposition",
+            "non_unique",
             "headline_range",
             "uncertain_inputs",
         ):
@@ -117,6 +121,7 @@ def compare(observed: Result, coordinated: Result) -> Comparison:
         unmet=unmet_comparison(observed, coordinated),
         fiscal_limits_exceeded=fiscal_comparison(observed, coordinated),
         decomposition=decomposition(observed, coordinated),
+        non_unique=non_unique_summary(observed, coordinated),
     )
 
 
@@ -552,3 +557,59 @@ def headline_notes(headline: pd.DataFrame) -> list[str]:
             + ". The plan may borrow what the observed buildout borrows in a region, no more."
         )
     return notes
+
+
+def non_unique_summary(observed: Result, coordinated: Result) -> pd.DataFrame | None:
+    """What the optima leave open, by mode, sector and year: the variables and regions
+    whose values differ between optimal solutions of the same cost (each result's
+    ``non_unique`` table, :mod:`optimizer.model.ties`).
+
+    Columns: ``mode``, ``sector``, ``year``, ``variables`` (e.g. ``capacity, export``),
+    ``regions`` (codes, ``;``-joined), ``n_regions``, ``max_shift`` (the largest move of
+    one quantity along one edge of the optimal face, in ``unit``: the sector's output unit,
+    or its capacity unit where only capacity moves) and ``certain`` (False where only a
+    degenerate, zero-step edge moves them). No rows: both optima are unique. None if a
+    backend did not tell (Pyomo, PuLP).
+
+    Examples
+    --------
+    >>> import optimizer
+    >>> s = optimizer.load_scenario()
+    >>> table = non_unique_summary(optimizer.evaluate_observed(s), optimizer.solve(s))
+    >>> sorted(table["mode"].unique())
+    ['coordinated', 'observed']
+    """
+    frames = []
+    for result in (observed, coordinated):
+        table = result.tables.get("non_unique")
+        if table is None:
+            return None
+        frames.append(table.assign(mode=result.mode))
+    t = pd.concat(frames, ignore_index=True)
+    columns = ["mode", "sector", "year", "variables", "regions", "n_regions", "max_shift"]
+    if t.empty:
+        return named(pd.DataFrame(columns=[*columns, "unit", "certain"]), *_NON_UNIQUE)
+    key = ["mode", "sector", "year"]
+    g = t.groupby(key, sort=True)
+    region = t["region"].where(t["region"] != "")  # every variable has one today
+    summary = pd.DataFrame(
+        {
+            "variables": g["variable"].agg(lambda v: ", ".join(sorted(set(v)))),
+            "regions": region.groupby([t[k] for k in key]).agg(
+                lambda v: ";".join(sorted(set(v.dropna())))
+            ),
+            "n_regions": region.groupby([t[k] for k in key]).nunique(),
+            "certain": g["certain"].all(),
+        }
+    )
+    # One shift per sector in one unit: output units where anything but capacity moves
+    # (production, shipments, exports), else the capacity unit.
+    output = t["variable"] != "capacity"
+    shifts = t.loc[output | ~output.groupby([t[k] for k in key]).transform("any")].groupby(key)
+    summary["max_shift"] = shifts["max_shift"].max()
+    summary["unit"] = shifts["unit"].first()
+    out = summary.reset_index()[[*columns, "unit", "certain"]]
+    return named(out, *_NON_UNIQUE)
+
+
+_NON_UNIQUE = ("quantities that differ between optimal solutions", "sector units")

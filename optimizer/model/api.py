@@ -126,9 +126,10 @@ def _run(scenario, mode, backend, arcs, time_limit, presolve, threads) -> Result
 
 
 def _price_milp(lp, sol, module, options) -> float:
-    """For an optimal MILP solution: duals from the LP with the integers fixed at their
-    optimum (marginal costs of that plan), and the LP relaxation's objective (a lower
-    bound on the MILP's optimum; NaN if it did not solve).
+    """For an optimal MILP solution: duals and ties from the LP with the integers fixed
+    at their optimum (marginal costs of that plan, quantities it leaves open), and the
+    LP relaxation's objective (a lower bound on the MILP's optimum; NaN if it did not
+    solve).
 
     The fixed LP's optimum must equal the MILP's (the MILP solution is feasible for it);
     its duals are used only where it is optimal."""
@@ -137,6 +138,10 @@ def _price_milp(lp, sol, module, options) -> float:
         fixed = module.solve(lp, **options)
     if fixed.status.ok and fixed.row_duals is not None:
         sol.row_duals = fixed.row_duals
+    if fixed.status.ok:
+        # Ties among the continuous quantities with the plant counts as they are; other
+        # plant counts of the same cost are not searched (docs/model.md).
+        sol.alternative_optima, sol.face = fixed.alternative_optima, fixed.face
     with lp.continuous():
         relaxed = module.solve(lp, **options)
     sol.timings["milp_pricing_s"] = time.perf_counter() - t0

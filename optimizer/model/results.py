@@ -32,6 +32,7 @@ TABLES = (
     "marginal_costs",
     "capacity_values",
     "fiscal_values",
+    "non_unique",
 )
 #: Objective terms that are not resource costs: the unmet-demand penalty (a device that
 #: makes serving demand pay; unmet demand is reported as quantities) and the weights on
@@ -74,7 +75,9 @@ class Result:
         objective term and year), ``sector_costs`` (each term by sector and year),
         ``marginal_costs`` (duals of the demand balance, by
         region, sector and year), ``capacity_values`` and ``fiscal_values`` (duals of
-        the limits, by their rows' region, sector and year). Every table carries a
+        the limits, by their rows' region, sector and year), ``non_unique`` (the
+        quantities that differ between optimal solutions, :mod:`optimizer.model.ties`;
+        HiGHS backend only). Every table carries a
         ``year`` column (today one year, the scenario's ``base_year``), so a model with
         several years has the same tables.
     """
@@ -187,6 +190,8 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
         "sector_costs": _sector_costs(lp, data, sol.x),
     }
     tables["fiscal_limits_exceeded"] = fiscal_excess(tables["debt"])
+    if sol.face is not None:
+        tables["non_unique"] = _non_unique(lp, data, sol)
     if sol.row_duals is not None:
         duals = lp.split_rows(sol.row_duals)
         tables["marginal_costs"] = _dual_table(
@@ -258,6 +263,46 @@ def _sector_costs(lp: LinearProgram, data: ModelData, x: np.ndarray) -> pd.DataF
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     frame["unit"] = TERM_UNITS
     return named(frame.astype({"year": int}), "objective terms by sector and year", TERM_UNITS)
+
+
+#: Units of a variable block by its ``unit`` declaration (lp.add_variables).
+_BLOCK_UNITS = {"capacity units": "capacity_unit", "output units": "output_unit"}
+
+
+def _non_unique(lp: LinearProgram, data: ModelData, sol: Solution) -> pd.DataFrame:
+    """The quantities that differ between optimal solutions (:mod:`optimizer.model.ties`):
+    one row per variable cell, with its value here, ``max_shift`` (how far one edge of
+    the optimal face moves it, in its unit) and ``certain`` (False: only a degenerate,
+    zero-step edge touches it, so it may be unique after all). Empty when the optimum
+    is unique."""
+    face = sol.face
+    frames = []
+    for name, block in lp.variables.items():
+        inside = (face.columns >= block.start) & (face.columns < block.start + block.size)
+        if not inside.any():
+            continue
+        pos = face.columns[inside] - block.start
+        labels = block.index[pos].to_frame(index=False)
+        labels = labels.rename(columns={"from_region": "region"})
+        sector = labels["sector"].to_numpy()
+        unit = _BLOCK_UNITS.get(block.unit)
+        frames.append(
+            labels.assign(
+                variable=name,
+                value=sol.x[face.columns[inside]],
+                max_shift=face.max_shift[inside],
+                unit=data.sectors[unit].reindex(sector).to_numpy() if unit else block.unit,
+                certain=face.certain[inside],
+            )
+        )
+    columns = ["variable", "region", "to_region", "sector", "year", "value", "max_shift"]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    frame = frame.reindex(columns=[*columns, "unit", "certain"])
+    # Export absorption has no region (as in ``unmet``); only shipments have a destination.
+    # (as object first: a column no block has is all-NaN floats)
+    frame["region"] = frame["region"].astype(object).fillna(EXPORT)
+    frame["to_region"] = frame["to_region"].astype(object).fillna("")
+    return named(frame, "quantities that differ between optimal solutions", "sector units")
 
 
 def _plants(v: dict[str, pd.Series], index: pd.MultiIndex) -> np.ndarray:

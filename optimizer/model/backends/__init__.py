@@ -12,10 +12,14 @@ import importlib
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from optimizer.model.status import Status
+
+if TYPE_CHECKING:
+    from optimizer.model.ties import OptimalFace
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,9 @@ class Solution:
     #: True where a non-basic variable or slack has a zero reduced cost, so other optimal
     #: allocations exist (ties); None where the backend does not tell.
     alternative_optima: bool | None = None
+    #: Which columns differ between optima (:mod:`optimizer.model.ties`); None where the
+    #: backend gives no basis, or none were looked for.
+    face: OptimalFace | None = None
     #: What the solver wrote while solving (captured off stdout; see optimizer.model.solver_log).
     log: str = ""
 

@@ -12,6 +12,7 @@ from optimizer.model.backends import Solution
 from optimizer.model.lp import LinearProgram
 from optimizer.model.solver_log import captured
 from optimizer.model.status import Status
+from optimizer.model.ties import OptimalFace, optimal_face
 
 STATUS = {
     "kOptimal": Status.OPTIMAL,
@@ -203,4 +204,35 @@ def solve(lp: LinearProgram, **options) -> Solution:
     build_s = time.perf_counter() - t0
     sol = run(h)
     sol.timings["render_s"] = build_s
+    if sol.alternative_optima:
+        t0 = time.perf_counter()
+        sol.face = face(h, lp)
+        sol.timings["ties_s"] = time.perf_counter() - t0
+    elif sol.alternative_optima is False:
+        sol.face = OptimalFace.empty()
     return sol
+
+
+def face(h: highspy.Highs, lp: LinearProgram) -> OptimalFace | None:
+    """Which columns of ``h``'s optimal basic solution are not unique
+    (:func:`optimizer.model.ties.optimal_face`, at the tolerance of :func:`has_ties`);
+    None without a valid basis."""
+    basis = h.getBasis()
+    if not basis.valid:
+        return None
+    sol = h.getSolution()
+    basic = int(highspy.HighsBasisStatus.kBasic)
+    status = np.fromiter(map(int, [*basis.col_status, *basis.row_status]), int)
+    lower, upper = lp.bounds()
+    row_lower, row_upper = lp.row_bounds()
+    return optimal_face(
+        lp.matrix("csc"),
+        x=np.asarray(sol.col_value),
+        lower=lower,
+        upper=upper,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        basic=status == basic,
+        reduced_costs=np.concatenate([sol.col_dual, sol.row_dual]),
+        tol=10.0 * float(_option(h, "dual_feasibility_tolerance")),
+    )
