@@ -285,3 +285,27 @@ def test_a_region_without_a_price_pays_the_mean_of_the_others():
 def test_no_price_anywhere_means_no_electricity_term():
     scenario, arcs, _ = _priced([None, None, None, None])
     assert "electricity" not in set(optimizer.solve(scenario, arcs=arcs).costs["term"])
+
+
+def test_the_shipped_lumpy_scenario_prices_duplication_as_sub_scale_plants():
+    """data/lumpy.toml: the default data with lumpy plants. The plan builds whole plants
+    no larger than the reference size, the observed buildout pays for more of them, and
+    the sub-scale part of the cost of non-coordination is positive; the parts add up."""
+    scenario = optimizer.load_scenario(optimizer.default_data_dir() / "lumpy.toml")
+    assert scenario.parameters.min_plant_scale
+    plan, observed = optimizer.solve(scenario), optimizer.evaluate_observed(scenario)
+    assert plan.status.ok and observed.status.ok
+    assert plan.objective >= plan.lp_relaxation - 1e-6
+    size = scenario.sector_parameters.query("parameter == 'plant_size'")
+    size = size.set_index("sector")["value"]
+    a = plan.allocation.loc[plan.allocation["sector"].isin(size.index)]
+    plants = a["plants"].to_numpy()
+    assert np.allclose(plants, np.round(plants))
+    assert (a["capacity"] <= size.reindex(a["sector"]).to_numpy() * plants + 1e-6).all()
+    held = observed.allocation.loc[observed.allocation["sector"].isin(size.index), "plants"]
+    assert held.sum() > plants.sum()
+    gap = optimizer.compare(observed, plan)
+    parts = decomposition_totals(gap.decomposition)
+    assert parts["sub_scale_plants"] > 0
+    difference = gap.headline.set_index("metric").loc["total_cost", "difference"]
+    assert parts.sum() == pytest.approx(difference, rel=1e-9)

@@ -405,6 +405,12 @@ def reported_without_source(files):
     return Expect("markets.csv", line, "source_id", "a reported value must cite a source_id")
 
 
+def min_scale_above_plant_size(files):
+    files.set_cell("sector_parameters.csv", "value", "1.2", sector="cement", parameter="plant_size")
+    line = files.line_number("sector_parameters.csv", "cement,min_scale,")
+    return Expect("sector_parameters.csv", line, "value", "min_scale of cement (1.32) exceeds")
+
+
 BAD_INPUTS = [
     missing_column,
     duplicate_key,
@@ -431,6 +437,7 @@ BAD_INPUTS = [
     bad_boolean,
     unknown_quality_flag,
     reported_without_source,
+    min_scale_above_plant_size,
 ]
 
 

@@ -364,6 +364,34 @@ def check_tranches(tables: Tables, origins: Origins) -> list[Issue]:
     return issues
 
 
+def check_plant_scale(tables: Tables, origins: Origins) -> list[Issue]:
+    """A sector's minimum plant scale must not exceed its reference plant size: a plant
+    holds at most ``plant_size`` and at least ``min_scale`` (docs/model.md, lumpy plants),
+    so ``min_scale > plant_size`` would forbid every new plant."""
+    if "sector_parameters" not in tables:  # already reported as unreadable
+        return []
+    frame, origin = tables["sector_parameters"], origins["sector_parameters"]
+    rows = frame.loc[frame["parameter"].isin(["min_scale", "plant_size"])]
+    wide = rows.pivot_table(index="sector", columns="parameter", values="value", aggfunc="first")
+    if not {"min_scale", "plant_size"} <= set(wide.columns):
+        return []
+    bad = wide.index[(wide["min_scale"] > wide["plant_size"]).to_numpy()]
+    issues = []
+    for sector in bad:
+        where = rows.index[(rows["sector"] == sector) & (rows["parameter"] == "min_scale")]
+        size, least = wide.loc[sector, "plant_size"], wide.loc[sector, "min_scale"]
+        issues.append(
+            Issue(
+                origin.label,
+                f"min_scale of {sector} ({least:g}) exceeds its plant_size ({size:g}): "
+                "no plant could be built; lower min_scale or raise plant_size",
+                origin.row(where[0]),
+                "value",
+            )
+        )
+    return issues
+
+
 def _split_ids_column(column: pd.Series) -> pd.Series:
     """The source ids of each cell (``a;b`` -> ``[a, b]``), an empty list for an empty cell."""
     return column.map(
@@ -385,6 +413,7 @@ def run_checks(tables: Tables, origins: Origins, base_year: int) -> list[Issue]:
         check_ranges,
         check_completeness,
         check_tranches,
+        check_plant_scale,
     ):
         issues.extend(check(tables, origins))
     issues.extend(check_servable(tables, origins, base_year))

@@ -89,6 +89,13 @@ def _quantity() -> pa.Column:
     return pa.Column(float, checks=[_FINITE, _NON_NEGATIVE], nullable=False)
 
 
+def _publication_year() -> pa.Column:
+    """A source's year: the literature a figure rests on may be older than the data."""
+    return pa.Column(
+        float, checks=[pa.Check.in_range(1900, 2100, error="must be a year 1900-2100")]
+    )
+
+
 def _year() -> pa.Column:
     return pa.Column(
         float, checks=[pa.Check.in_range(1990, 2100, error="must be a year 1990-2100")]
@@ -290,7 +297,7 @@ SPECS: dict[str, TableSpec] = {
                     ),
                     "publisher": _text(),
                     "title": _text(),
-                    "year": _year(),
+                    "year": _publication_year(),
                     "location": _text(),
                     "note": _text(nullable=True),
                 },

@@ -119,6 +119,9 @@ class ParametricModel:
         self.base: Inputs = lp.inputs
         self.structure = active_families(data.parameters, mode)
         self.h = highs.render(lp, threads=threads, presolve=presolve)
+        self.integer = bool(lp.integrality().any())
+        # The MIP gap HiGHS stops at by default: restored after a call that loosens it.
+        self._default_gap = float(highs._option(self.h, "mip_rel_gap"))
         # What HiGHS holds now: every push is the difference from these.
         self._held = self._arrays()
         self.regions = pd.Index(data.regions.index)
@@ -198,8 +201,13 @@ class ParametricModel:
         return self._arrays()
 
     # -- solving ------------------------------------------------------------------------------
-    def solve(self, overrides: Overrides, *, ties: bool = True) -> VariantResult:
-        """Push the variant's arrays into HiGHS, re-solve warm, and reduce the solution."""
+    def solve(
+        self, overrides: Overrides, *, ties: bool = True, mip_rel_gap: float | None = None
+    ) -> VariantResult:
+        """Push the variant's arrays into HiGHS, re-solve warm, and reduce the solution.
+
+        ``mip_rel_gap``: for a MILP (lumpy plants), stop once the plan is proven within this
+        share of the optimal cost (HiGHS's default, 1e-4, where None)."""
         new = self.arrays(overrides)
         old, h = self._held, self.h
         changed = np.flatnonzero(new["cost"] != old["cost"])
@@ -221,6 +229,9 @@ class ParametricModel:
             for k in changed:
                 h.changeCoeff(int(rows[k]), int(cols[k]), float(new["entries"][k]))
         self._held = new
+        if self.integer:
+            gap = self._default_gap if mip_rel_gap is None else float(mip_rel_gap)
+            h.setOptionValue("mip_rel_gap", gap)
         status, solve_s = highs.run_model(h)
         if not status.ok:
             # Start the next variant from scratch rather than from a failed basis.

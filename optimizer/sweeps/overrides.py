@@ -14,6 +14,8 @@ Targets (all dimensionless multipliers, finite and >= 0):
 - ``demand`` (by sector): domestic demand of every region;
 - ``export`` (by sector): export absorption;
 - ``capex`` (by sector): overnight capital cost;
+- ``scale_exponent`` (by sector): the capex scale exponent of lumpy plants (x 1.5 turns
+  0.6 into 0.9; 1 or more means no economies of scale);
 - ``financing_rate`` (by region): the annual financing rate (x 1.2 turns 2.9% into 3.48%);
 - ``cost_factor`` (by region): the regional O&M and variable cost factor;
 - ``fiscal_capacity`` (by region): the debt service a region can carry.
@@ -56,10 +58,13 @@ TARGETS: dict[str, str] = {
     "demand": "sector",
     "export": "sector",
     "capex": "sector",
+    "scale_exponent": "sector",
     "financing_rate": "region",
     "cost_factor": "region",
     "fiscal_capacity": "region",
 }
+#: Targets that scale a row of ``sector_parameters``.
+SECTOR_PARAMETERS = ("capex", "scale_exponent")
 #: Parameters that change the model's structure (other variables or constraints), as the
 #: formulation's families declare them.
 STRUCTURAL = structural_switches()
@@ -203,7 +208,9 @@ class Overrides:
         # other numpy work.
         sectors, regions = data.sector_codes, data.region_codes
         sector = dict(inputs.sector)
-        sector["capex"] = sector["capex"] * self.multiplier("capex", sectors)
+        for target in SECTOR_PARAMETERS:
+            if target in sector:
+                sector[target] = sector[target] * self.multiplier(target, sectors)
         region = dict(inputs.region)
         for target in ("financing_rate", "cost_factor", "fiscal_capacity"):
             if target in region:
@@ -243,8 +250,9 @@ class Overrides:
         markets = m.copy()
         markets.loc[exports.index, "value"] = exports["value"]
         sp = scenario.sector_parameters.copy()
-        capex = sp["parameter"] == "capex"
-        sp.loc[capex, "value"] = _scaled(sp.loc[capex], "sector", self, "capex")["value"]
+        for target in SECTOR_PARAMETERS:
+            rows = sp["parameter"] == target
+            sp.loc[rows, "value"] = _scaled(sp.loc[rows], "sector", self, target)["value"]
         ra = scenario.region_attributes.copy()
         for target in ("financing_rate", "cost_factor", "fiscal_capacity"):
             rows = ra["attribute"] == target

@@ -110,6 +110,7 @@ def run_chunk(
     base_key: str,
     arcs: pd.DataFrame | None = None,
     ties: bool = True,
+    mip_rel_gap: float | None = None,
 ) -> ChunkResult:
     """Solve every job of a chunk (both modes); never raises for one bad job.
 
@@ -125,6 +126,9 @@ def run_chunk(
         Transport network (default: the shipped province network).
     ties
         Whether to test each optimum for ties (alternative optima).
+    mip_rel_gap
+        For MILPs (lumpy plants): the relative gap at which a plan counts as solved
+        (HiGHS's default where None).
     """
     worker = f"{socket.gethostname()}:{os.getpid()}"
     solver = highs.version()  # the worker's own: a remote worker may differ from the driver
@@ -152,7 +156,7 @@ def run_chunk(
                 tb = time.perf_counter()
                 models[mode] = model = model_for(scenario, structure, mode, base_key, arcs)
                 build_s += time.perf_counter() - tb
-                results[mode] = model.solve(job.overrides, ties=ties)
+                results[mode] = model.solve(job.overrides, ties=ties, mip_rel_gap=mip_rel_gap)
                 solve_s += results[mode].solve_s
         except DupoptError as exc:
             rows.append({**row, "status": "failed", "message": str(exc)})
