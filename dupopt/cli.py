@@ -482,22 +482,29 @@ def headline_lines(s, gap) -> list[str]:
 
 
 def non_unique_lines(s, gap) -> list[str]:
-    """What the optima leave open (other optimal solutions cost the same), per mode and
-    sector, with region names; nothing where the backend does not tell."""
+    """What the optima leave open (other optimal solutions cost the same): per mode, the
+    sectors whose same variables are open in the same regions on one line, with region
+    names and how far each sector's quantities move; nothing where the backend does not
+    tell."""
     table = gap.non_unique
     if table is None:
         return []
     if table.empty:
         return ["", "Both optima are unique (no other allocation costs the same)."]
     names = s.regions.set_index("region")["name_en"]
-    lines = ["", "Not unique (other allocations cost the same; table non_unique):"]
     label = {"observed": "observed buildout", "coordinated": "coordinated plan"}
-    for row in table.itertuples(index=False):
-        regions = ", ".join(names.get(r, r) for r in row.regions.split(";") if r)
-        maybe = "" if row.certain else " (possibly: degenerate vertex)"
+    lines = ["", "Not unique (other allocations cost the same; table non_unique):"]
+    for (mode, variables, regions), rows in table.groupby(
+        ["mode", "variables", "regions"], sort=False
+    ):
+        where = ", ".join(names.get(r, r) for r in regions.split(";") if r)
+        shifts = "; ".join(
+            f"{r.sector} {r.year} up to {r.max_shift:,.1f} {r.unit}"
+            + ("" if r.certain else " (possibly)")
+            for r in rows.itertuples(index=False)
+        )
         text = (
-            f"{label[row.mode]}, {row.sector} {row.year}: {row.variables} in {row.n_regions} "
-            f"regions ({regions}), up to {row.max_shift:,.1f} {row.unit}{maybe}"
+            f"{label[mode]}: {variables} in {rows['n_regions'].iloc[0]} regions ({where}): {shifts}"
         )
         lines += textwrap.wrap(text, 96, initial_indent="  ", subsequent_indent="    ")
     return lines

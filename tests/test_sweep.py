@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from optimizer import default_data_dir, load_scenario
 from optimizer.errors import ScenarioError
 from optimizer.sweeps.sweep_file import load_sweep
 
@@ -139,6 +140,11 @@ def test_a_negative_draw_becomes_a_failed_job_not_an_error(tmp_path, default_sce
             "whole target",
         ),
         ("include_base = false", None, "no scenarios"),
+        ("[solver]\ngap = 0.1", "solver.gap", "unknown key (known: mip_rel_gap, time_limit)"),
+        ("[solver]\ntime_limit = 0", "solver.time_limit", "must be a number > 0"),
+        ("[solver]\nmip_rel_gap = 2.0", "solver.mip_rel_gap", "<= 1"),
+        ("[solver]\nmip_rel_gap = 'tight'", "solver.mip_rel_gap", "must be a number"),
+        ("solver = 3", "solver", "must be a table"),
     ],
 )
 def test_bad_sweep_files_name_file_and_key(tmp_path, default_scenario, text, column, fragment):
@@ -155,3 +161,22 @@ def test_toml_syntax_errors_give_the_line(tmp_path, default_scenario):
     with pytest.raises(ScenarioError) as info:
         load_sweep(path, scenario=default_scenario)
     assert "line 2" in str(info.value)
+
+
+def test_solver_options_reach_every_variant(tmp_path):
+    """[solver] applies to each variant's solve: a lumpy-plant MILP given 1 ms cannot
+    prove its plan, so every variant is recorded as stopped by the time limit (with no
+    figure); the same variant without the limit solves."""
+    from optimizer.sweeps.worker import run_chunk
+
+    lumpy = load_scenario(default_data_dir() / "lumpy.toml")
+    path = _write(
+        tmp_path, "[solver]\ntime_limit = 0.001\nmip_rel_gap = 0.01\n[grid]\ndemand = [0.9, 1.1]"
+    )
+    sweep = load_sweep(path, scenario=lumpy)
+    assert sweep.solver == {"time_limit": 0.001, "mip_rel_gap": 0.01}
+    out = run_chunk(lumpy, sweep.jobs, base_key="solver-test", ties=False, **sweep.solver)
+    rows = out.scenarios.set_index("scenario")
+    assert set(rows["status"]) == {"time_limit"}
+    free = run_chunk(lumpy, sweep.jobs[:1], base_key="solver-test", ties=False, mip_rel_gap=0.01)
+    assert (free.scenarios["status"] == "done").all()

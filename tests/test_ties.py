@@ -171,3 +171,37 @@ def test_a_milp_names_what_its_plan_leaves_open_with_the_plant_counts_fixed():
     assert table["certain"].any()
     assert (table.loc[table["certain"], "max_shift"] > 1e-3).all()
     assert (table.loc[~table["certain"], "max_shift"] == 0).all()
+
+
+def test_dupopt_run_names_the_coastal_export_choice_that_the_shipped_optima_leave_open(
+    default_scenario,
+):
+    """Shipped data, uniform regional costs: which coastal province makes and ships the
+    exports is open in the plan; the printed lines say so with region names, one line
+    for the five export sectors, and the comparison table has one row per sector."""
+    from dupopt.cli import non_unique_lines
+
+    gap = optimizer.compare(
+        optimizer.evaluate_observed(default_scenario), optimizer.solve(default_scenario)
+    )
+    table = gap.non_unique
+    plan = table.loc[table["mode"] == "coordinated"]
+    exporters = set(default_scenario.markets.query("market == 'export' and value > 0")["sector"])
+    assert set(plan["sector"]) == exporters
+    assert (plan["variables"] == "capacity, export, production").all()
+    coastal = default_scenario.regions.loc[default_scenario.regions["coastal"], "region"]
+    assert set(plan["regions"].iloc[0].split(";")) == set(coastal) - {"710000", "810000", "820000"}
+    text = "\n".join(non_unique_lines(default_scenario, gap))
+    assert "coordinated plan: capacity, export, production in 11 regions (Tianjin" in text
+    assert text.count("solar_pv 2023 up to") == 2  # the plan and the observed buildout
+
+
+def test_dupopt_run_says_when_both_optima_are_unique():
+    from dupopt.cli import non_unique_lines
+
+    scenario, arcs = _scenario((1.0, 1.1, 1.2, 1.3), 0.05)
+    gap = optimizer.compare(
+        optimizer.evaluate_observed(scenario, arcs=arcs), optimizer.solve(scenario, arcs=arcs)
+    )
+    assert gap.non_unique.empty
+    assert non_unique_lines(scenario, gap)[-1].startswith("Both optima are unique")

@@ -342,6 +342,7 @@ def _execute(
                         base_key=run.fingerprint,
                         arcs=run.arcs,
                         ties=run.ties,
+                        **sweep.solver,
                     )
                 )
             return
@@ -394,6 +395,7 @@ def _on_dask(
                 base_key=run.fingerprint,
                 arcs=net,
                 ties=run.ties,
+                **sweep.solver,
                 retries=RETRIES,
                 pure=False,
             ): chunk

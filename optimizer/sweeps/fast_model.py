@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -202,12 +203,18 @@ class ParametricModel:
 
     # -- solving ------------------------------------------------------------------------------
     def solve(
-        self, overrides: Overrides, *, ties: bool = True, mip_rel_gap: float | None = None
+        self,
+        overrides: Overrides,
+        *,
+        ties: bool = True,
+        mip_rel_gap: float | None = None,
+        time_limit: float | None = None,
     ) -> VariantResult:
         """Push the variant's arrays into HiGHS, re-solve warm, and reduce the solution.
 
         ``mip_rel_gap``: for a MILP (lumpy plants), stop once the plan is proven within this
-        share of the optimal cost (HiGHS's default, 1e-4, where None)."""
+        share of the optimal cost (HiGHS's default, 1e-4, where None). ``time_limit``:
+        seconds for this solve (none where None); one that hits it has no figures."""
         new = self.arrays(overrides)
         old, h = self._held, self.h
         changed = np.flatnonzero(new["cost"] != old["cost"])
@@ -232,6 +239,7 @@ class ParametricModel:
         if self.integer:
             gap = self._default_gap if mip_rel_gap is None else float(mip_rel_gap)
             h.setOptionValue("mip_rel_gap", gap)
+        h.setOptionValue("time_limit", math.inf if time_limit is None else float(time_limit))
         status, solve_s = highs.run_model(h)
         if not status.ok:
             # Start the next variant from scratch rather than from a failed basis.

@@ -19,6 +19,10 @@ Overrides` of the base scenario (keys as documented there)::
     financing_rate = [0.8, 1.0, 1.2]
     "parameters.stranded_weight" = [0.0, 0.5]
 
+    [solver]                           # optional, for every variant
+    time_limit = 60                    # seconds per solve; a variant that hits it fails
+    mip_rel_gap = 0.001                # MILPs (lumpy plants): relative gap to stop at
+
     [monte_carlo]                      # named mc-0001, ...
     samples = 100
     seed = 2010
@@ -51,6 +55,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -81,7 +86,10 @@ _TOP_KEYS = {
     "scenarios",
     "grid",
     "monte_carlo",
+    "solver",
 }
+#: ``[solver]`` options: name -> (lowest allowed, highest allowed, exclusive lower bound).
+SOLVER_OPTIONS = {"time_limit": (0.0, math.inf, True), "mip_rel_gap": (0.0, 1.0, False)}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
@@ -132,6 +140,8 @@ class Sweep:
     chunk_size: int | None = None
     #: The ``[monte_carlo.vary]`` entries as written (distribution, parameters, reason).
     monte_carlo: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``[solver]`` options for every variant (``time_limit`` s, ``mip_rel_gap``).
+    solver: dict[str, float] = field(default_factory=dict)
 
     @property
     def digest(self) -> str:
@@ -176,6 +186,7 @@ def load_sweep(path: str | Path, scenario: Scenario | None = None) -> Sweep:
     chunk = config.get("chunk_size")
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
         issues.append(Issue(label, f"must be an integer >= 1, got {chunk!r}", column="chunk_size"))
+    solver = _solver(config.get("solver", {}), label, issues)
     common = _overrides(config.get("overrides", {}), label, "overrides", scenario, issues)
     jobs: list[Job] = []
     if config.get("include_base", True) is True:
@@ -207,7 +218,35 @@ def load_sweep(path: str | Path, scenario: Scenario | None = None) -> Sweep:
         seed=seed,
         chunk_size=chunk,
         monte_carlo=dict((config.get("monte_carlo") or {}).get("vary", {})),
+        solver=solver,
     )
+
+
+def _solver(values: Any, label: str, issues: list[Issue]) -> dict[str, float]:
+    """The ``[solver]`` table: known options with numbers in range."""
+    if not isinstance(values, dict):
+        issues.append(Issue(label, "must be a table", column="solver"))
+        return {}
+    out = {}
+    for key, value in values.items():
+        if key not in SOLVER_OPTIONS:
+            known = ", ".join(sorted(SOLVER_OPTIONS))
+            issues.append(Issue(label, f"unknown key (known: {known})", column=f"solver.{key}"))
+            continue
+        low, high, open_low = SOLVER_OPTIONS[key]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = number and (value > low if open_low else value >= low) and value <= high
+        if not ok:
+            bound = f"> {low:g}" if open_low else f">= {low:g}"
+            upper = "" if math.isinf(high) else f" and <= {high:g}"
+            issues.append(
+                Issue(
+                    label, f"must be a number {bound}{upper}, got {value!r}", column=f"solver.{key}"
+                )
+            )
+            continue
+        out[key] = float(value)
+    return out
 
 
 def _overrides(

@@ -111,6 +111,7 @@ def run_chunk(
     arcs: pd.DataFrame | None = None,
     ties: bool = True,
     mip_rel_gap: float | None = None,
+    time_limit: float | None = None,
 ) -> ChunkResult:
     """Solve every job of a chunk (both modes); never raises for one bad job.
 
@@ -129,6 +130,9 @@ def run_chunk(
     mip_rel_gap
         For MILPs (lumpy plants): the relative gap at which a plan counts as solved
         (HiGHS's default where None).
+    time_limit
+        Seconds per solve (none where None); a variant whose solve hits it is recorded
+        with status ``time_limit`` and no figures.
     """
     worker = f"{socket.gethostname()}:{os.getpid()}"
     solver = highs.version()  # the worker's own: a remote worker may differ from the driver
@@ -156,7 +160,9 @@ def run_chunk(
                 tb = time.perf_counter()
                 models[mode] = model = model_for(scenario, structure, mode, base_key, arcs)
                 build_s += time.perf_counter() - tb
-                results[mode] = model.solve(job.overrides, ties=ties, mip_rel_gap=mip_rel_gap)
+                results[mode] = model.solve(
+                    job.overrides, ties=ties, mip_rel_gap=mip_rel_gap, time_limit=time_limit
+                )
                 solve_s += results[mode].solve_s
         except DupoptError as exc:
             rows.append({**row, "status": "failed", "message": str(exc)})
