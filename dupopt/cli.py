@@ -71,9 +71,9 @@ def data_check(scenario: Path | None) -> None:
         echo(summary.table_rows(s).T.to_string(index=False))
         echo("\nShare of value rows by quality flag:")
         echo(summary.quality_shares(s).map("{:.0%}".format).to_string())
-        echo("\nPriority designations (regions designating the sector, of all regions):")
-        for sector, row in summary.designations(s).iterrows():
-            echo(f"  {sector}: {row['designated']} of {row['regions']} (period {row['period']})")
+        echo("\nPriority designations (national counts and what provincial documents support):")
+        for line in summary.designation_lines(s):
+            echo(f"  {line}")
         nb = summary.national_balance(s)
         echo(f"\nNational balance {s.base_year} (quantities in each sector's units):")
         # n/a: no global demand figure for the sector (an optional market row).

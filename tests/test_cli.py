@@ -64,7 +64,7 @@ def test_data_check_shipped_scenario(capsys):
     assert "Scenario 'default'" in out and "is valid. Base year 2023." in out
     assert "Regions: 34 (31 take part in national planning)" in out
     assert "Sectors: 8 (" in out
-    assert "solar_pv: 31 of 34" in out
+    assert "solar_pv 2010-2012: national count 31 of 34; provincial documents name" in out
 
 
 @pytest.mark.parametrize("target", ["folder", "toml"])
@@ -179,7 +179,7 @@ def test_console_script_reports_invalid_input(dupopt_script, broken, tmp_path):
     ("args", "code", "stream", "text"),
     [
         (["--version"], 0, "stdout", f"dupopt {optimizer.__version__}"),
-        (["data", "check"], 0, "stdout", "solar_pv: 31 of 34"),
+        (["data", "check"], 0, "stdout", "solar_pv 2010-2012: national count 31 of 34"),
         (["frobnicate"], 2, "stderr", "No such command"),
     ],
     ids=["version", "check-shipped", "unknown-command"],

@@ -33,6 +33,7 @@ VALUE_TABLES = (
     "buildout",
     "priorities",
     "capacity_tranches",
+    "priority_counts",
 )
 SECTORS = {
     "solar_pv",
@@ -90,16 +91,22 @@ def test_shipped_tables_are_typed(default_scenario):
     assert s.priorities["designated"].dtype == bool
 
 
-def test_solar_pv_designated_by_31_of_34_regions(default_scenario):
-    """Liu (2024): 31 of China's 34 provincial-level divisions designated solar PV."""
-    d = designations(default_scenario)
-    solar = d.loc[["solar_pv"]]
-    assert len(solar) == 1
-    assert int(solar["designated"].iloc[0]) == 31
-    assert int(solar["regions"].iloc[0]) == 34
+def test_solar_pv_designated_by_31_of_34_regions_and_by_7_provincial_documents(
+    default_scenario,
+):
+    """Liu (2024): 31 of China's 34 provincial-level divisions designated solar PV in
+    2010-2012; provincial documents are shipped for 6 (3 naming PV, 3 an umbrella term),
+    the other 25 rest on the national count, and the summary says which is which."""
+    d = designations(default_scenario).loc[("solar_pv", "2010-2012")]
+    assert (int(d["count_designated"]), int(d["count_regions"])) == (31, 34)
+    assert int(d["designated"]) == 31 and int(d["regions"]) == 34
+    assert (d["by_name"], d["by_umbrella_term"], d["national_count_only"]) == (3, 3, 25)
     # The summary agrees with a direct count on the table.
     p = default_scenario.priorities
-    assert p.loc[(p["sector"] == "solar_pv") & p["designated"], "region"].nunique() == 31
+    pv = p.loc[(p["sector"] == "solar_pv") & (p["period"] == "2010-2012")]
+    assert pv.loc[pv["designated"], "region"].nunique() == 31
+    documented = pv.loc[pv["basis"] != "national count only"]
+    assert documented["source_id"].ne("liu-2024").all()
 
 
 def test_pv_capacity_is_roughly_twice_global_demand(default_scenario):
@@ -405,6 +412,13 @@ def reported_without_source(files):
     return Expect("markets.csv", line, "source_id", "a reported value must cite a source_id")
 
 
+def unknown_priority_basis(files):
+    line = files.set_cell(
+        "priorities.csv", "basis", "rumour", region="360000", sector="solar_pv", period="2010-2012"
+    )
+    return Expect("priorities.csv", line, "basis", "must be one of provincial document")
+
+
 def min_scale_above_plant_size(files):
     files.set_cell("sector_parameters.csv", "value", "1.2", sector="cement", parameter="plant_size")
     line = files.line_number("sector_parameters.csv", "cement,min_scale,")
@@ -438,6 +452,7 @@ BAD_INPUTS = [
     unknown_quality_flag,
     reported_without_source,
     min_scale_above_plant_size,
+    unknown_priority_basis,
 ]
 
 
@@ -616,3 +631,16 @@ def test_parquet_tables_are_accepted_and_located(scenario_dir):
         "row 5",
         "value",
     )
+
+
+def test_a_priorities_file_without_a_basis_column_still_loads(files):
+    """The basis column is optional: an older file loads, and the summary says the basis
+    of its flags is not given rather than crediting documents."""
+    files.edit_frame("priorities.csv", lambda f: f.drop(columns="basis"))
+    scenario = load_scenario(files.folder)
+    d = designations(scenario).loc[("solar_pv", "2010-2012")]
+    assert (int(d["designated"]), int(d["basis_not_given"]), int(d["by_name"])) == (31, 31, 0)
+    from optimizer.scenario.summary import designation_lines
+
+    line = next(t for t in designation_lines(scenario) if t.startswith("solar_pv 2010"))
+    assert "31 of 34 regions designate it (no basis given)" in line

@@ -34,6 +34,7 @@ _SECTOR_REFS = (
     "buildout",
     "priorities",
     "capacity_tranches",
+    "priority_counts",
 )
 _VALUE_TABLES = (
     "sector_parameters",
@@ -43,6 +44,7 @@ _VALUE_TABLES = (
     "buildout",
     "priorities",
     "capacity_tranches",
+    "priority_counts",
 )
 
 

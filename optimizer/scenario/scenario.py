@@ -69,6 +69,7 @@ class Scenario:
     capacity_tranches: pd.DataFrame = field(
         default_factory=lambda: empty_table("capacity_tranches")
     )
+    priority_counts: pd.DataFrame = field(default_factory=lambda: empty_table("priority_counts"))
     parameters: ModelParameters = field(default_factory=ModelParameters)
     description: str = ""
     origin: str | None = None

@@ -16,6 +16,11 @@ import pandera.pandas as pa
 QUALITY_FLAGS = ("reported", "estimated", "assumed")
 REGION_KINDS = ("province", "autonomous_region", "municipality", "sar")
 MACRO_REGIONS = ("east", "central", "west", "northeast", "none")
+#: What a priority flag rests on (``priorities.basis``): the region's own document naming
+#: the sector, or only an umbrella term it stands under ("new energy" for PV), or the
+#: sector's absence from a plan's full list of key fields; or, where no provincial
+#: document was found, a national count alone (``priority_counts``).
+PRIORITY_BASES = ("provincial document", "umbrella term", "plan list", "national count only")
 SECTOR_PARAMETERS = (
     "capex",
     "fixed_om",
@@ -260,11 +265,35 @@ SPECS: dict[str, TableSpec] = {
                     "sector": _SECTOR,
                     "period": _text(),
                     "designated": pa.Column(bool),
+                    # Optional (older scenario files have none).
+                    "basis": pa.Column(
+                        str, checks=[_one_of(PRIORITY_BASES)], nullable=False, required=False
+                    ),
                 },
                 ("region", "sector", "period"),
             ),
             boolean=("designated",),
             description="Whether a region designated a sector a priority industry.",
+        ),
+        TableSpec(
+            "priority_counts",
+            key=("sector", "period"),
+            schema=_schema(
+                {
+                    "sector": _SECTOR,
+                    "period": _text(),
+                    "designated": pa.Column(float, checks=[_NON_NEGATIVE]),
+                    "regions": pa.Column(
+                        float, checks=[pa.Check.ge(1, error="must be a whole number >= 1")]
+                    ),
+                },
+                ("sector", "period"),
+            ),
+            numeric=("designated", "regions"),
+            integer=("designated", "regions"),
+            required=False,
+            description="Optional national counts of regions designating a sector a "
+            "priority in a plan period (a count that names no regions).",
         ),
         TableSpec(
             "capacity_tranches",

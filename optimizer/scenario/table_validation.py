@@ -52,7 +52,10 @@ def validate_table(
     """
     if spec.key and set(spec.key) - set(frame.columns) and set(frame.index.names) & set(spec.key):
         frame = frame.reset_index()  # a pandas user may pass the key as the index
-    missing = [c for c in spec.columns if c not in frame.columns]
+    # Columns the schema marks optional may be left out.
+    missing = [
+        c for c in spec.columns if c not in frame.columns and spec.schema.columns[c].required
+    ]
     if missing:
         issues = [Issue(origin.label, "required column is missing", column=c) for c in missing]
         return None, issues, []
@@ -65,7 +68,7 @@ def validate_table(
     issues: list[Issue] = []
     flagged: set[tuple[object, str]] = set()
     for column in spec.columns:
-        if column in spec.numeric or column in spec.boolean:
+        if column in spec.numeric or column in spec.boolean or column not in frame:
             continue
         frame[column] = frame[column].map(_as_text)
     for column in spec.numeric:
