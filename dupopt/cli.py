@@ -192,10 +192,13 @@ def run(
         raise SystemExit(EXIT_FAILED)
     gap = compare(observed, coordinated)
     if sweep is not None:
-        from optimizer.analysis.uncertainty import headline_range
+        from optimizer.analysis.uncertainty import base_metrics, headline_range
 
-        # The draws run on the sweep fast path (warm re-solves): seconds for 50 draws.
-        gap.headline_range = headline_range(s, sweep, samples=samples)
+        # The draws run on the sweep fast path (warm re-solves): seconds for 50 draws;
+        # the base case is the headline just printed.
+        gap.headline_range = headline_range(
+            s, sweep, samples=samples, base=base_metrics(gap.headline)
+        )
         gap.uncertain_inputs = inputs_table
     draw = None
     if not no_report:

@@ -247,7 +247,8 @@ def _priced(prices, *, intensity=2.0):
     extra = pd.DataFrame(rows, columns=["region", "attribute", "year", "value", "unit"]).assign(
         source_id=np.nan, quality="assumed", note="test price"
     )
-    t["region_attributes"] = pd.concat([t["region_attributes"], extra], ignore_index=True)
+    if len(extra):  # (pandas 2.1 warns on concatenating an empty frame)
+        t["region_attributes"] = pd.concat([t["region_attributes"], extra], ignore_index=True)
     s = optimizer.scenario_from_frames(base_year=2023, parameters={"fiscal_limit": False}, **t)
     return s, arcs, regions
 
