@@ -591,14 +591,11 @@ def non_unique_summary(observed: Result, coordinated: Result) -> pd.DataFrame | 
         return named(pd.DataFrame(columns=[*columns, "unit", "certain"]), *_NON_UNIQUE)
     key = ["mode", "sector", "year"]
     g = t.groupby(key, sort=True)
-    region = t["region"].where(t["region"] != "")  # every variable has one today
     summary = pd.DataFrame(
         {
             "variables": g["variable"].agg(lambda v: ", ".join(sorted(set(v)))),
-            "regions": region.groupby([t[k] for k in key]).agg(
-                lambda v: ";".join(sorted(set(v.dropna())))
-            ),
-            "n_regions": region.groupby([t[k] for k in key]).nunique(),
+            "regions": g["region"].agg(lambda v: ";".join(sorted(set(v)))),
+            "n_regions": g["region"].nunique(),
             "certain": g["certain"].all(),
         }
     )

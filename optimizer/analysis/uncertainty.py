@@ -156,11 +156,9 @@ def headline_range(
     from optimizer.sweeps.worker import run_chunk
 
     key = f"headline-range:{scenario.fingerprint}"
-    # The base case as the headline solves it; the draws with the sweep file's [solver]
-    # options: for a MILP (lumpy plants) the shipped file loosens the gap to 0.1 % and
-    # bounds each solve (at the 0.01 % default, 7 of 8 draws took 0.7-4.8 s and the
-    # eighth had not closed its gap after 60 s; at 0.1 % each took 0.04-1.0 s).
-    milp = bool(scenario.parameters.min_plant_scale)
+    # The draws with the sweep file's [solver] options: for a MILP (lumpy plants) the
+    # shipped file loosens the gap to 0.1 % and bounds each solve (at the 0.01 % default,
+    # 7 of 8 draws took 0.7-4.8 s and the eighth had not closed its gap after 60 s).
     chunks = [run_chunk(scenario, draws, base_key=key, arcs=arcs, ties=False, **sweep.solver)]
     if base is None:
         chunks.append(
@@ -177,8 +175,7 @@ def headline_range(
             )
         base = {metric: float(solved[metric]) for metric, _unit, _what in METRICS}
         out = out.drop(index="base")
-    done = out
-    done = done.loc[done["status"] == "done"]
+    done = out.loc[out["status"] == "done"]
     rows = []
     for metric, unit, _what in METRICS:
         values = done[metric].to_numpy(float)
@@ -220,6 +217,7 @@ def headline_range(
             "unit",
         ],
     )
+    milp = bool(scenario.parameters.min_plant_scale)
     frame["mip_rel_gap"] = sweep.solver.get("mip_rel_gap", float("nan")) if milp else float("nan")
     return named(
         frame,

@@ -160,6 +160,12 @@ def run(h: highspy.Highs, backend: str = "highs") -> Solution:
     )
 
 
+def tie_tolerance(h: highspy.Highs) -> float:
+    """What counts as a zero reduced cost: ten times HiGHS's dual feasibility tolerance
+    (see :func:`has_ties`)."""
+    return 10.0 * float(_option(h, "dual_feasibility_tolerance"))
+
+
 def has_ties(
     h: highspy.Highs,
     tol: float | None = None,
@@ -180,7 +186,7 @@ def has_ties(
     out of HiGHS when the caller holds them.
     """
     if tol is None:
-        tol = 10.0 * float(_option(h, "dual_feasibility_tolerance"))
+        tol = tie_tolerance(h)
     basis = h.getBasis()
     if not basis.valid:
         return None
@@ -234,5 +240,5 @@ def face(h: highspy.Highs, lp: LinearProgram) -> OptimalFace | None:
         row_upper=row_upper,
         basic=status == basic,
         reduced_costs=np.concatenate([sol.col_dual, sol.row_dual]),
-        tol=10.0 * float(_option(h, "dual_feasibility_tolerance")),
+        tol=tie_tolerance(h),
     )
