@@ -113,6 +113,14 @@ def data_check(scenario: Path | None) -> None:
     default=None,
     help="Seconds per solve before giving up.",
 )
+@click.option(
+    "--mip-gap",
+    "mip_rel_gap",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=None,
+    help="With lumpy plants (a MILP): stop once the plan's cost is proven within this "
+    "fraction of the optimum (default 0.001).",
+)
 @click.option("--no-report", is_flag=True, help="Write the result tables only (no maps).")
 @click.option(
     "--uncertainty",
@@ -140,6 +148,7 @@ def run(
     backend: str,
     fmt: str,
     time_limit: float | None,
+    mip_rel_gap: float | None,
     no_report: bool,
     uncertainty: Path | None,
     samples: int | None,
@@ -175,7 +184,7 @@ def run(
 
         sweep = load_sweep(uncertainty, s)
         inputs_table = uncertain_inputs(sweep)
-    options = {"backend": backend, "time_limit": time_limit}
+    options = {"backend": backend, "time_limit": time_limit, "mip_rel_gap": mip_rel_gap}
     coordinated = solve(s, **options)
     observed = evaluate_observed(s, **options)
     if verbose:

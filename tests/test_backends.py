@@ -169,11 +169,9 @@ def test_the_three_backends_give_the_same_marginal_costs():
         assert tables[b].to_numpy() == pytest.approx(tables["highs"].to_numpy(), abs=1e-6), b
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_a_milp_is_priced_by_its_fixed_integer_lp_and_bounded_by_its_relaxation(backend):
-    """Lumpy plants: every backend reaches the HiGHS MILP optimum within the MILP gap,
-    reports the LP relaxation as a lower bound, and carries the duals of the LP with the
-    plants fixed at the optimum (marginal costs)."""
+def _lumpy_synthetic():
+    """A 3 x 3 synthetic scenario with one lumpy sector (plant size and scale exponent)
+    and one with a minimum scale: a small MILP."""
     import optimizer
     from optimizer.scenario.synthetic import synthetic_scenario
 
@@ -191,10 +189,22 @@ def test_a_milp_is_priced_by_its_fixed_integer_lp_and_bounded_by_its_relaxation(
     milp = optimizer.scenario_from_frames(
         base_year=2023, parameters={"min_plant_scale": True}, **tables
     )
+    return scenario, milp, arcs
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_milp_is_priced_by_its_fixed_integer_lp_and_bounded_by_its_relaxation(backend):
+    """Lumpy plants: every backend reaches the HiGHS MILP optimum within the MILP gap,
+    reports the LP relaxation as a lower bound, and carries the duals of the LP with the
+    plants fixed at the optimum (marginal costs)."""
+    import optimizer
+    from optimizer.model.backends import MIP_REL_GAP
+
+    scenario, milp, arcs = _lumpy_synthetic()
     reference = optimizer.solve(milp, arcs=arcs)
     result = optimizer.solve(milp, arcs=arcs, backend=backend)
     assert result.status.ok
-    gap = 1e-4 * abs(reference.objective)  # HiGHS's default relative MIP gap
+    gap = MIP_REL_GAP * abs(reference.objective)  # dupopt's default relative MIP gap
     assert result.objective == pytest.approx(reference.objective, abs=2 * gap)
     assert result.lp_relaxation <= result.objective + 1e-6
     assert result.lp_relaxation == pytest.approx(reference.lp_relaxation, rel=1e-9)
@@ -202,3 +212,27 @@ def test_a_milp_is_priced_by_its_fixed_integer_lp_and_bounded_by_its_relaxation(
     assert result.allocation["plants"].notna().any()
     # An LP has no relaxation to report.
     assert np.isnan(optimizer.solve(scenario, arcs=arcs, backend=backend).lp_relaxation)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_backend_stops_a_milp_at_the_gap_it_was_given(backend):
+    """The MIP gap reaches HiGHS through every backend: its log states the tolerance
+    (dupopt's default 0.1 % unless told), and the result records it."""
+    import optimizer
+
+    _, milp, arcs = _lumpy_synthetic()
+    default = optimizer.solve(milp, arcs=arcs, backend=backend)
+    assert "(tolerance: 0.1%)" in default.log
+    assert default.options["mip_rel_gap"] == 1e-3
+    loose = optimizer.solve(milp, arcs=arcs, backend=backend, mip_rel_gap=0.0123)
+    assert loose.status.ok and "(tolerance: 1.23%)" in loose.log
+    assert loose.options["mip_rel_gap"] == 0.0123
+
+
+@pytest.mark.parametrize("gap", [-0.1, 1.0, 2.0])
+def test_a_mip_gap_outside_zero_to_one_is_refused_naming_the_parameter(gap):
+    import optimizer
+
+    _, milp, arcs = _lumpy_synthetic()
+    with pytest.raises(optimizer.ScenarioError, match="mip_rel_gap must be in"):
+        optimizer.solve(milp, arcs=arcs, mip_rel_gap=gap)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -107,8 +108,9 @@ def test_data_check_nonexistent_path(capsys, tmp_path):
         # click 8.1.0 writes "No such option: --frobnicate", later releases quote the name.
         (["data", "check", "--frobnicate"], r"No such option:? '?--frobnicate"),
         (["data", "check", "a", "b"], "unexpected extra argument"),
+        (["run", "--mip-gap", "1"], r"--mip-gap.*0<=x<1"),
     ],
-    ids=["command", "subcommand", "option", "extra-argument"],
+    ids=["command", "subcommand", "option", "extra-argument", "mip-gap"],
 )
 def test_usage_errors_exit_2(capsys, argv, message):
     """Wrong command-line usage exits 2 with click's message on stderr."""
@@ -307,6 +309,7 @@ def test_stdout_holds_the_labelled_headline_and_no_solver_output(tmp_path, backe
 
     out = tmp_path / "out"
     args = ["run", "-o", str(out), "--no-report", "--backend", backend, "--verbose"]
+    args += ["--mip-gap", "0.002", "--samples", "0"]
     result = subprocess.run(
         [sys.executable, "-m", "dupopt", *args], capture_output=True, text=True, timeout=300
     )
@@ -314,6 +317,8 @@ def test_stdout_holds_the_labelled_headline_and_no_solver_output(tmp_path, backe
     assert "HiGHS" not in result.stdout and "Copyright" not in result.stdout
     assert "--- solver log, coordinated ---" in result.stderr
     assert "HiGHS" in result.stderr
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {r["options"]["mip_rel_gap"] for r in manifest["runs"].values()} == {0.002}
     head = optimizer.read_results(out)["comparison"]["headline"].set_index("metric")
     lines = dict(re.findall(r"^  (\S.+?):\s+(CNY .+)$", result.stdout, re.MULTILINE))
     for label, metric, mode, unit in [

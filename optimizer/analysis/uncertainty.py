@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import Issue, ScenarioError
+from optimizer.model.backends import MIP_REL_GAP
 from optimizer.model.results import named
 from optimizer.scenario.scenario import Scenario
 from optimizer.sweeps.overrides import Overrides
@@ -143,8 +144,8 @@ def headline_range(
         draws at or below the base case, in %), ``samples`` (draws solved) and
         ``failed`` (draws that did not reach optimality: they give no number), ``unit``,
         ``mip_rel_gap`` (the gap the draws' plans were solved to where plants are lumpy,
-        the sweep file's ``[solver] mip_rel_gap``; NaN for an LP or where the file sets
-        none; the base case keeps HiGHS's default).
+        the sweep file's ``[solver] mip_rel_gap``, else
+        :data:`~optimizer.model.backends.MIP_REL_GAP`; NaN for an LP).
     """
     uncertain_inputs(sweep)  # every input explained, or a located error
     draws = [j for j in sweep.jobs if j.kind == "monte_carlo"]
@@ -218,7 +219,8 @@ def headline_range(
         ],
     )
     milp = bool(scenario.parameters.min_plant_scale)
-    frame["mip_rel_gap"] = sweep.solver.get("mip_rel_gap", float("nan")) if milp else float("nan")
+    gap = sweep.solver.get("mip_rel_gap", MIP_REL_GAP)
+    frame["mip_rel_gap"] = gap if milp else float("nan")
     return named(
         frame,
         f"headline over {len(draws)} draws of the uncertain inputs ({sweep.source})",

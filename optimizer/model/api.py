@@ -20,7 +20,7 @@ import time
 import pandas as pd
 
 from optimizer.errors import Issue, ScenarioError
-from optimizer.model.backends import BACKENDS, REGISTRY, get_backend
+from optimizer.model.backends import BACKENDS, MIP_REL_GAP, REGISTRY, get_backend
 from optimizer.model.formulation import build
 from optimizer.model.results import Result, collect
 from optimizer.scenario.scenario import Scenario
@@ -32,6 +32,7 @@ def solve(
     backend: str = "highs",
     arcs: pd.DataFrame | None = None,
     time_limit: float | None = None,
+    mip_rel_gap: float | None = None,
     presolve: bool | None = None,
     threads: int | None = None,
 ) -> Result:
@@ -49,6 +50,10 @@ def solve(
         shipped province network from :mod:`geo`.
     time_limit
         Seconds before the solver stops (status ``time_limit``).
+    mip_rel_gap
+        With lumpy plants (a MILP): stop once the plan's cost is proven within this
+        fraction of the optimum; default :data:`~optimizer.model.backends.MIP_REL_GAP`
+        (1e-3), recorded in ``Result.options``. Ignored for an LP.
     presolve, threads
         HiGHS options (highs backend only). ``presolve=None`` chooses by measurement:
         off for LPs, on for MILPs.
@@ -58,7 +63,7 @@ def solve(
     Result
         Status, objective and tidy result tables.
     """
-    return _run(scenario, "coordinated", backend, arcs, time_limit, presolve, threads)
+    return _run(scenario, "coordinated", backend, arcs, time_limit, mip_rel_gap, presolve, threads)
 
 
 def evaluate_observed(
@@ -67,21 +72,23 @@ def evaluate_observed(
     backend: str = "highs",
     arcs: pd.DataFrame | None = None,
     time_limit: float | None = None,
+    mip_rel_gap: float | None = None,
     presolve: bool | None = None,
     threads: int | None = None,
 ) -> Result:
     """Run the same model with capacity fixed to the observed buildout.
 
     The LP finds the best use of the capacity that exists, so stranded capacity, debt
-    and cost are measured on the same terms as the coordinated plan. Fixed capacity cannot
+    and cost are measured on the same terms as the coordinated plan (the options are
+    those of :func:`solve`). Fixed capacity cannot
     be held to the fiscal limit: observed debt service may exceed it (the
     ``fiscal_limits_exceeded`` table says where and by how much), and the plan may then
     borrow as much as the observed buildout in that region, so both obey the same rules.
     """
-    return _run(scenario, "observed", backend, arcs, time_limit, presolve, threads)
+    return _run(scenario, "observed", backend, arcs, time_limit, mip_rel_gap, presolve, threads)
 
 
-def _run(scenario, mode, backend, arcs, time_limit, presolve, threads) -> Result:
+def _run(scenario, mode, backend, arcs, time_limit, mip_rel_gap, presolve, threads) -> Result:
     if backend not in BACKENDS:
         raise ScenarioError(
             [
@@ -104,9 +111,22 @@ def _run(scenario, mode, backend, arcs, time_limit, presolve, threads) -> Result
                 )
             ]
         )
+    if mip_rel_gap is None:
+        mip_rel_gap = MIP_REL_GAP
+    elif not 0 <= mip_rel_gap < 1:
+        raise ScenarioError(
+            [
+                Issue(
+                    "solve()",
+                    f"mip_rel_gap must be in [0, 1), got {mip_rel_gap!r}",
+                    None,
+                    "mip_rel_gap",
+                )
+            ]
+        )
     try:
         options = REGISTRY[backend].options(
-            time_limit=time_limit, presolve=presolve, threads=threads
+            time_limit=time_limit, mip_rel_gap=mip_rel_gap, presolve=presolve, threads=threads
         )
     except ValueError as exc:
         raise ScenarioError([Issue("solve()", str(exc), None, "backend")]) from None

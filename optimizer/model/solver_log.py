@@ -4,7 +4,9 @@ HiGHS writes from C++ straight to the process's standard output (file descriptor
 its banner when the first ``Highs`` object is made, and its log while it solves, also
 when Pyomo or PuLP drive it. Python's ``sys.stdout`` redirection does not see that, so
 :func:`captured` points descriptor 1 at a temporary file for the duration and hands the
-text back. ``dupopt run`` writes it to ``solver.log`` in the output folder (or to stderr
+text back. Pyomo relays HiGHS's log through ``sys.stdout`` instead, which need not be
+descriptor 1 (under pytest it is not), so ``sys.stdout`` is pointed there too.
+``dupopt run`` writes it to ``solver.log`` in the output folder (or to stderr
 with ``--verbose``); stdout carries only dupopt's own report.
 
 The redirection is process-wide: while a solve runs, other threads' writes to
@@ -45,12 +47,16 @@ def captured() -> Iterator[Captured]:
     out = Captured()
     with _LOCK, tempfile.TemporaryFile(mode="w+b") as sink:
         _flush()
-        saved = os.dup(1)
+        saved, saved_stdout = os.dup(1), sys.stdout
         try:
             os.dup2(sink.fileno(), 1)
+            sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
             yield out
         finally:
             _flush()
+            if sys.stdout is not saved_stdout:
+                sys.stdout.close()  # closefd=False: descriptor 1 stays open
+                sys.stdout = saved_stdout
             os.dup2(saved, 1)
             os.close(saved)
             sink.seek(0)

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import DupoptError
-from optimizer.model.backends import highs
+from optimizer.model.backends import MIP_REL_GAP, highs
 from optimizer.model.data import Inputs
 from optimizer.model.economics import capacity_metrics
 from optimizer.model.formulation import STRUCTURAL, active_families, build
@@ -128,8 +128,6 @@ class ParametricModel:
         if self.integer:
             with lp.continuous():
                 self._relaxed = highs.render(lp, threads=threads)
-        # The MIP gap HiGHS stops at by default: restored after a call that loosens it.
-        self._default_gap = float(highs._option(self.h, "mip_rel_gap"))
         # What HiGHS holds now: every push is the difference from these.
         self._held = self._arrays()
         self.regions = pd.Index(data.regions.index)
@@ -220,7 +218,8 @@ class ParametricModel:
         """Push the variant's arrays into HiGHS, re-solve warm, and reduce the solution.
 
         ``mip_rel_gap``: for a MILP (lumpy plants), stop once the plan is proven within this
-        share of the optimal cost (HiGHS's default, 1e-4, where None). ``time_limit``:
+        share of the optimal cost (:data:`~optimizer.model.backends.MIP_REL_GAP` where
+        None, as :func:`optimizer.solve`). ``time_limit``:
         seconds for this solve (none where None); one that hits it has no figures."""
         new = self.arrays(overrides)
         h = self.h
@@ -230,7 +229,7 @@ class ParametricModel:
         self._held = new
         start_s = 0.0
         if self.integer:
-            gap = self._default_gap if mip_rel_gap is None else float(mip_rel_gap)
+            gap = MIP_REL_GAP if mip_rel_gap is None else float(mip_rel_gap)
             h.setOptionValue("mip_rel_gap", gap)
             start_s = self._start_from_rounding(new)
         h.setOptionValue("time_limit", math.inf if time_limit is None else float(time_limit))

@@ -40,6 +40,7 @@ def render(
     threads: int | None = None,
     presolve: bool | None = None,
     time_limit: float | None = None,
+    mip_rel_gap: float | None = None,
     log: bool = False,
 ) -> highspy.Highs:
     """A ``highspy.Highs`` object holding the model (kept for re-solves with new data).
@@ -79,6 +80,8 @@ def render(
             h.setOptionValue("threads", int(threads))
         if time_limit is not None:
             h.setOptionValue("time_limit", float(time_limit))
+        if mip_rel_gap is not None:
+            h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
         h.passModel(model)
     return h
 

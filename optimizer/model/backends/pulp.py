@@ -93,14 +93,20 @@ def version() -> str:
     return f"PuLP {pulp.__version__} + HiGHS"
 
 
-def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) -> Solution:
+def solve(
+    lp: LinearProgram,
+    *,
+    time_limit: float | None = None,
+    mip_rel_gap: float | None = None,
+    **_: object,
+) -> Solution:
     """Render with PuLP and solve with HiGHS through PuLP's ``HiGHS`` interface."""
     t0 = time.perf_counter()
     prob, columns = render(lp)
     render_s = time.perf_counter() - t0
     # The log goes to descriptor 1, which captured() holds. Asked for as a HiGHS option:
     # msg=True in PuLP up to 3.0 calls a log-callback API that highspy >= 1.8 lacks.
-    solver = pulp.HiGHS(msg=False, timeLimit=time_limit, output_flag=True)
+    solver = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=mip_rel_gap, output_flag=True)
     t1 = time.perf_counter()
     with captured() as log:
         prob.solve(solver)

@@ -115,7 +115,13 @@ def version() -> str:
     return f"Pyomo {pyomo.version.version} + appsi_highs"
 
 
-def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) -> Solution:
+def solve(
+    lp: LinearProgram,
+    *,
+    time_limit: float | None = None,
+    mip_rel_gap: float | None = None,
+    **_: object,
+) -> Solution:
     """Render with Pyomo and solve with HiGHS through Pyomo's ``appsi_highs`` interface."""
     t0 = time.perf_counter()
     m = render(lp)
@@ -123,6 +129,8 @@ def solve(lp: LinearProgram, *, time_limit: float | None = None, **_: object) ->
     opt = pyo.SolverFactory("appsi_highs")
     if time_limit is not None:
         opt.config.time_limit = time_limit
+    if mip_rel_gap is not None:
+        opt.config.mip_gap = mip_rel_gap
     t1 = time.perf_counter()
     with captured() as log:
         # tee: the log goes to descriptor 1, which captured() holds, not the terminal.
