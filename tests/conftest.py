@@ -97,6 +97,16 @@ def default_scenario() -> optimizer.Scenario:
     return optimizer.load_scenario()
 
 
+@pytest.fixture(scope="session")
+def divisible_scenario() -> optimizer.Scenario:
+    """The shipped data with capacity divisible at will (``data/divisible.toml``): the LP.
+
+    Its optimum is exact, so tests that compare two routes to the same optimum (backends,
+    the sweep fast path, a store) compare to the last digits here; the shipped default is
+    a MILP, solved to a relative gap, whose plans may differ within it."""
+    return optimizer.load_scenario(optimizer.default_data_dir() / "divisible.toml")
+
+
 @pytest.fixture
 def scenario_dir(tmp_path: Path) -> Path:
     """A private copy of the shipped scenario: scenario.toml and the CSV tables only."""

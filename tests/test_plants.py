@@ -288,11 +288,11 @@ def test_no_price_anywhere_means_no_electricity_term():
     assert "electricity" not in set(optimizer.solve(scenario, arcs=arcs).costs["term"])
 
 
-def test_the_shipped_lumpy_scenario_prices_duplication_as_sub_scale_plants():
-    """data/lumpy.toml: the default data with lumpy plants. The plan builds whole plants
+def test_the_shipped_default_prices_duplication_as_sub_scale_plants(default_scenario):
+    """The shipped default has lumpy plants. The plan builds whole plants
     no larger than the reference size, the observed buildout pays for more of them, and
     the sub-scale part of the cost of non-coordination is positive; the parts add up."""
-    scenario = optimizer.load_scenario(optimizer.default_data_dir() / "lumpy.toml")
+    scenario = default_scenario
     assert scenario.parameters.min_plant_scale
     plan, observed = optimizer.solve(scenario), optimizer.evaluate_observed(scenario)
     assert plan.status.ok and observed.status.ok

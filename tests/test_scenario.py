@@ -536,8 +536,11 @@ def test_failed_load_leaves_the_files_untouched(files):
 
 
 def test_frames_round_trip_to_the_same_fingerprint(default_scenario):
-    """Building a scenario from the loaded tables gives the same fingerprint."""
-    rebuilt = scenario_from_frames(base_year=2023, **default_scenario.tables())
+    """Building a scenario from the loaded tables and parameters gives the same
+    fingerprint."""
+    rebuilt = scenario_from_frames(
+        base_year=2023, parameters=default_scenario.parameters, **default_scenario.tables()
+    )
     assert rebuilt.fingerprint() == default_scenario.fingerprint()
 
 

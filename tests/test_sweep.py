@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from optimizer import default_data_dir, load_scenario
+from optimizer import load_scenario
 from optimizer.errors import ScenarioError
 from optimizer.sweeps.sweep_file import load_sweep
 
@@ -169,7 +169,7 @@ def test_solver_options_reach_every_variant(tmp_path):
     figure); the same variant without the limit solves."""
     from optimizer.sweeps.worker import run_chunk
 
-    lumpy = load_scenario(default_data_dir() / "lumpy.toml")
+    lumpy = load_scenario()  # the shipped default: lumpy plants
     path = _write(
         tmp_path, "[solver]\ntime_limit = 0.001\nmip_rel_gap = 0.01\n[grid]\ndemand = [0.9, 1.1]"
     )

@@ -143,7 +143,7 @@ def test_with_lumpy_plants_the_range_sits_beside_the_printed_headline(tmp_path):
     the last bit, and every draw's plan is within the file's gap of a cold solve of it."""
     from optimizer.analysis.uncertainty import base_metrics
 
-    lumpy = optimizer.load_scenario(optimizer.default_data_dir() / "lumpy.toml")
+    lumpy = optimizer.load_scenario()  # the shipped default: lumpy plants
     path = _sweep_file(
         tmp_path,
         'demand = { distribution = "uniform", low = 0.9, high = 1.1, reason = "test range" }\n'

@@ -9,6 +9,7 @@ returns a :class:`Solution` in column order, whatever the backend.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -19,6 +20,7 @@ import numpy as np
 from optimizer.model.status import Status
 
 if TYPE_CHECKING:
+    from optimizer.model.lp import LinearProgram
     from optimizer.model.ties import OptimalFace
 
 
@@ -161,6 +163,30 @@ class Solution:
     face: OptimalFace | None = None
     #: What the solver wrote while solving (captured off stdout; see optimizer.model.solver_log).
     log: str = ""
+
+
+def within_bounds(lp: LinearProgram, values: Sequence[float]) -> np.ndarray:
+    """A solution in the LinearProgram's column order, NaN where the modelling library
+    reported no value.
+
+    Pyomo and PuLP do not pass the solver a column that appears in no row and has no cost
+    (e.g. a plant count fixed in the observed mode) and report no value for it. Any value
+    within its bounds is then optimal: it takes the one nearest zero (its value where it
+    is fixed), never a zero outside its bounds.
+
+    >>> import pandas as pd
+    >>> from optimizer.model.lp import LinearProgram
+    >>> lp = LinearProgram()
+    >>> _ = lp.add_variables("n", pd.Index(["a", "b"]), lower=np.array([1.0, 0.0]))
+    >>> within_bounds(lp, [np.nan, 2.5]).tolist()
+    [1.0, 2.5]
+    """
+    x = np.asarray(values, dtype=float).copy()
+    missing = np.isnan(x)
+    if missing.any():
+        lower, upper = lp.bounds()
+        x[missing] = np.clip(0.0, lower[missing], upper[missing])
+    return x
 
 
 def get_backend(name: str) -> ModuleType:

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pulp
 
-from optimizer.model.backends import Solution
+from optimizer.model.backends import Solution, within_bounds
 from optimizer.model.lp import LinearProgram
 from optimizer.model.solver_log import captured
 from optimizer.model.status import Status
@@ -112,7 +112,10 @@ def solve(
         prob.solve(solver)
     solve_s = time.perf_counter() - t1
     status = STATUS.get(prob.status, Status.ERROR)
-    x = np.array([v.varValue or 0.0 for v in columns]) if status.ok else np.zeros(lp.n_cols)
+    if status.ok:
+        x = within_bounds(lp, [np.nan if v.varValue is None else v.varValue for v in columns])
+    else:
+        x = np.zeros(lp.n_cols)
     objective = float(pulp.value(prob.objective)) if status.ok else float("nan")
     # A MILP has no duals (optimizer.solve prices it with the fixed-integer LP).
     duals = _row_duals(lp, prob) if status.ok and not lp.integrality().any() else None

@@ -15,7 +15,7 @@ import pyomo.environ as pyo
 import pyomo.version
 from pyomo.opt import TerminationCondition
 
-from optimizer.model.backends import Solution
+from optimizer.model.backends import Solution, within_bounds
 from optimizer.model.lp import LinearProgram
 from optimizer.model.solver_log import captured
 from optimizer.model.status import Status
@@ -142,7 +142,7 @@ def solve(
     duals = None
     if status.ok:
         m.solutions.load_from(result)
-        x = np.array([pyo.value(v) if v.value is not None else 0.0 for v in m._dupopt_columns])
+        x = within_bounds(lp, [np.nan if v.value is None else v.value for v in m._dupopt_columns])
         objective = float(pyo.value(m.objective))
         if hasattr(m, "dual"):
             duals = _row_duals(lp, m)
