@@ -290,3 +290,43 @@ def test_a_port_headroom_below_one_is_a_located_error(files):
 def test_a_cargo_kind_outside_the_list_is_a_located_error(files):
     line = files.set_cell("sectors.csv", "cargo", "pipeline", sector="nev")
     assert _located(_issues(files.folder), "sectors.csv", line, "cargo", "container")
+
+
+def test_a_sector_without_sea_freight_exports_through_its_regions_ports_together():
+    """Two ports in one region and no destination shares: nothing tells the ports apart,
+    so the region's ports form one group (no arbitrary split between them), limited by
+    their combined throughput share."""
+    scenario, arcs = _scenario(throughput=(3.0, 1.0), headroom=1.0)
+    t = scenario.tables()
+    t["ports"] = t["ports"].assign(region="100000")
+    t["ports"] = pd.concat(
+        [
+            t["ports"],
+            pd.DataFrame(
+                [("XXOTH", "Other", "100200", 2023, "container", 4.0, "M TEU")],
+                columns=PORT_COLUMNS,
+            ).assign(**PROVENANCE),
+        ]
+    )
+    t["sea_distances"] = pd.concat(
+        [
+            t["sea_distances"],
+            pd.DataFrame(
+                [("XXOTH", "NLRTM", 500.0)], columns=["port", "destination", "distance_km"]
+            ).assign(**PROVENANCE),
+        ]
+    )
+    t["export_destinations"] = t["export_destinations"].iloc[:0]
+    s = optimizer.scenario_from_frames(base_year=2023, parameters={"port_headroom": 1.0}, **t)
+    lp, _ = build(s, "coordinated", arcs)
+    assert sorted(lp.variables["export"].index.get_level_values("port")) == [
+        "XXNEA+XXFAR",
+        "XXOTH",
+    ]
+    assert "sea_freight" not in lp.objective_terms
+    # Each group may take its throughput share (0.5 of 8 M TEU each) at headroom 1.
+    assert lp.constraints["port_limit"].rhs == pytest.approx([0.5 * _exports(s)] * 2)
+    result = optimizer.solve(s, arcs=arcs)
+    names = result.ports.set_index("port")["name"]
+    assert names["XXNEA+XXFAR"] == "Xxnea + Xxfar"
+    assert result.ports["value"].sum() == pytest.approx(_exports(s), rel=1e-9)

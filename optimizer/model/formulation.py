@@ -235,7 +235,9 @@ def sea_freight(data: ModelData, exports: pd.MultiIndex) -> Callable[[Inputs], n
                 share = np.where(total > 0, share / total, 0.0)
             km = np.zeros((len(data.ports), len(destinations)))
             km[d_port[known], d_dest[known]] = x.sea_distance_km[known]
-            mean_km = np.where(g >= 0, (share[np.maximum(g, 0)] * km[port]).sum(axis=1), 0.0)
+            # A column of a port group (sector without sea freight) has no port row.
+            rows = share[np.maximum(g, 0)] * km[np.maximum(port, 0)]
+            mean_km = np.where((g >= 0) & (port >= 0), rows.sum(axis=1), 0.0)
             out = np.nan_to_num(cost, nan=0.0)[s] * mean_km / 1000.0
             return out if out.any() else None
 
@@ -280,26 +282,58 @@ def define_shipments(lp: LinearProgram, data: ModelData) -> None:
     lp.add_variables("shipment", idx, unit="output units", doc="shipments along arcs")
 
 
+def sea_priced_sectors(data: ModelData) -> pd.Index:
+    """Sectors whose exports pay sea freight: a ``sea_freight_cost`` and destination
+    shares (the ports of a region differ for them only)."""
+    if "sea_freight_cost" not in data.sectors or data.export_destinations.empty:
+        return pd.Index([])
+    cost = data.sectors["sea_freight_cost"]
+    priced = cost.index[np.isfinite(cost.to_numpy(float)) & (cost.to_numpy(float) > 0)]
+    return priced.intersection(pd.Index(data.export_destinations["sector"].unique()))
+
+
+#: Joins the ports of a port group (the ports of one region, for a sector without sea
+#: freight) in its ``port`` label.
+PORT_GROUP = "+"
+
+
 def define_exports(lp: LinearProgram, data: ModelData) -> None:
     """exp[r,s,t] >= 0 from coastal regions, for sectors with export absorption; with a
     ``ports`` table, exp[r,p,s,t] >= 0 through each port p instead (r the port's region:
-    exports leave through named ports only)."""
+    exports leave through named ports only).
+
+    A sector without sea freight (:func:`sea_priced_sectors`) cannot tell two ports of
+    one region apart: it exports through the region's ports together, one variable per
+    region labelled with the ports joined by ``+`` (``CNYTN+CNNSA``), so the optimum
+    does not split it arbitrarily between them."""
     sectors = data.exports[data.exports > 0].index.get_level_values("sector").unique()
     if data.ports.empty:
         coastal = data.regions.index[data.regions["coastal"]]
         idx = pd.MultiIndex.from_product([coastal, sectors, data.years], names=RTY)
-    else:
-        grid = pd.MultiIndex.from_product([range(len(data.ports)), sectors, data.years])
-        p = grid.get_level_values(0).to_numpy()
-        idx = pd.MultiIndex.from_arrays(
-            [
-                data.ports["region"].to_numpy()[p],
-                data.ports.index.to_numpy()[p],
-                grid.get_level_values(1),
-                grid.get_level_values(2),
-            ],
-            names=["region", "port", "sector", "year"],
+        lp.add_variables("export", idx, unit="output units", doc="exports through ports")
+        return
+    priced = sectors.isin(sea_priced_sectors(data))
+    ports = data.ports
+    groups = ports.reset_index().groupby("region", sort=False)["port"].agg(PORT_GROUP.join)
+    parts = []
+    for labels, regions, chosen in (
+        (ports.index.to_numpy(), ports["region"].to_numpy(), sectors[priced]),
+        (groups.to_numpy(), groups.index.to_numpy(), sectors[~priced]),
+    ):
+        grid = pd.MultiIndex.from_product([range(len(labels)), chosen, data.years])
+        k = grid.get_level_values(0).to_numpy()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "region": regions[k],
+                    "port": labels[k],
+                    "sector": grid.get_level_values(1),
+                    "year": grid.get_level_values(2),
+                }
+            )
         )
+    frame = pd.concat(parts, ignore_index=True)
+    idx = pd.MultiIndex.from_frame(frame)
     lp.add_variables("export", idx, unit="output units", doc="exports through ports")
 
 
@@ -486,19 +520,29 @@ def define_port_limit(lp: LinearProgram, data: ModelData) -> None:
 
         w[p,c] = T[p,c] / sum_q T[q,c]
 
-    Ports without a throughput row of the cargo are not limited; the ports that have one
-    can export h >= 1 times E together, so the limits never make exports infeasible."""
+    (a port group, :func:`define_exports`: the sum of its ports' shares). Ports without
+    a throughput row of the cargo are not limited (nor a group with such a port); the
+    ports that have one can export h >= 1 times E together, so the limits never make
+    exports infeasible."""
     thr = data.port_throughput
     if data.ports.empty or thr.empty or "cargo" not in data.sectors:
         return
     exp = lp.variables["export"]
+    # One entry per (export column, member port): a port group's members are its ports.
+    members = exp.index.get_level_values("port").str.split(PORT_GROUP, regex=False)
+    column = np.repeat(np.arange(exp.size), members.str.len())
+    member = np.concatenate(members.to_numpy()) if exp.size else np.array([], dtype=object)
     cargo = data.sectors["cargo"].reindex(exp.index.get_level_values("sector")).to_numpy()
-    pc = pd.MultiIndex.from_arrays([exp.index.get_level_values("port"), cargo])
-    row = pd.MultiIndex.from_frame(thr[["port", "cargo"]]).get_indexer(pc)
-    cols = np.flatnonzero(row >= 0)
+    pc = pd.MultiIndex.from_arrays([member, cargo[column]])
+    rated = pd.MultiIndex.from_frame(thr[["port", "cargo"]]).get_indexer(pc)
+    # A column is limited only if every member port has a throughput row of its cargo.
+    unrated = np.bincount(column, rated < 0, exp.size)
+    cols = np.flatnonzero(unrated == 0)
     if cols.size == 0:
         return
-    row = row[cols]
+    keep = np.isin(column, cols)
+    entry_col = np.searchsorted(cols, column[keep])
+    entry_row = rated[keep]
     kind = pd.Index(thr["cargo"].unique())
     of_kind = kind.get_indexer(thr["cargo"])
     st = pd.MultiIndex.from_arrays(
@@ -510,7 +554,8 @@ def define_port_limit(lp: LinearProgram, data: ModelData) -> None:
         total = np.bincount(of_kind, x.port_throughput, len(kind))[of_kind]
         with np.errstate(divide="ignore", invalid="ignore"):
             weight = np.where(total > 0, x.port_throughput / total, 1.0)
-        return x.parameters.port_headroom * weight[row] * take(x.exports, e)
+        share = np.bincount(entry_col, weight[entry_row], cols.size)
+        return x.parameters.port_headroom * share * take(x.exports, e)
 
     idx = exp.index[cols]
     lp.add_constraints(

@@ -12,7 +12,7 @@ import pandas as pd
 
 from optimizer.model.backends import Solution
 from optimizer.model.economics import capacity_metrics
-from optimizer.model.formulation import EXPORT, ModelData
+from optimizer.model.formulation import EXPORT, PORT_GROUP, ModelData
 from optimizer.model.lp import LinearProgram
 from optimizer.model.solver_log import tail
 from optimizer.model.status import SolveError, Status
@@ -329,9 +329,15 @@ def _quantities(series: pd.Series, data: ModelData, name: str) -> pd.DataFrame:
 def _ports(exports: pd.Series, data: ModelData) -> pd.DataFrame:
     """Exports by port, sector and year (output units), with the port's name and region
     and its ``share`` of the sector's exports that year (NaN where the sector exports
-    nothing); every port and export sector, zeros included."""
+    nothing); every port and export sector, zeros included. A sector without sea freight
+    has one row per port region, its ``port`` the region's ports joined by ``+``."""
     frame = exports.rename("value").reset_index()
-    frame["name"] = data.ports["name"].reindex(frame["port"]).to_numpy()
+    # A port group (the ports of a region, for a sector without sea freight) is named
+    # after its ports.
+    names = data.ports["name"]
+    frame["name"] = [
+        " + ".join(names.get(p, p) for p in label.split(PORT_GROUP)) for label in frame["port"]
+    ]
     total = frame.groupby(["sector", "year"])["value"].transform("sum")
     with np.errstate(divide="ignore", invalid="ignore"):
         frame["share"] = np.where(total > 1e-12, frame["value"] / total, np.nan)
