@@ -34,6 +34,9 @@ VALUE_TABLES = (
     "priorities",
     "capacity_tranches",
     "priority_counts",
+    "ports",
+    "sea_distances",
+    "export_destinations",
 )
 SECTORS = {
     "solar_pv",

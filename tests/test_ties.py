@@ -173,12 +173,13 @@ def test_a_milp_names_what_its_plan_leaves_open_with_the_plant_counts_fixed():
     assert (table.loc[~table["certain"], "max_shift"] == 0).all()
 
 
-def test_dupopt_run_names_the_coastal_export_choice_that_the_shipped_optima_leave_open(
+def test_dupopt_run_names_the_export_choice_that_the_shipped_optima_leave_open(
     default_scenario,
 ):
-    """Shipped data, uniform regional costs: which coastal province makes and ships the
-    exports is open in the plan; the printed lines say so with region names, one line
-    for the five export sectors, and the comparison table has one row per sector."""
+    """Shipped data, uniform regional costs: PV exports pay sea freight, which ranks the
+    ports, so they are unique; which port region makes and ships the other sectors'
+    exports is open in the plan. The printed lines say so with region names, one line for
+    the four other export sectors, and the comparison table has one row per sector."""
     from dupopt.cli import non_unique_lines
 
     gap = optimizer.compare(
@@ -187,13 +188,15 @@ def test_dupopt_run_names_the_coastal_export_choice_that_the_shipped_optima_leav
     table = gap.non_unique
     plan = table.loc[table["mode"] == "coordinated"]
     exporters = set(default_scenario.markets.query("market == 'export' and value > 0")["sector"])
-    assert set(plan["sector"]) == exporters
+    assert set(plan["sector"]) == exporters - {"solar_pv"}
     assert (plan["variables"] == "capacity, export, production").all()
-    coastal = default_scenario.regions.loc[default_scenario.regions["coastal"], "region"]
-    assert set(plan["regions"].iloc[0].split(";")) == set(coastal) - {"710000", "810000", "820000"}
+    port_regions = set(default_scenario.ports["region"])
+    assert set(plan["regions"].iloc[0].split(";")) == port_regions
     text = "\n".join(non_unique_lines(default_scenario, gap))
-    assert "coordinated plan: capacity, export, production in 11 regions (Tianjin" in text
-    assert text.count("solar_pv 2023 up to") == 2  # the plan and the observed buildout
+    assert (
+        f"coordinated plan: capacity, export, production in {len(port_regions)} regions (" in text
+    )
+    assert "solar_pv" not in text
 
 
 def test_dupopt_run_says_when_both_optima_are_unique():

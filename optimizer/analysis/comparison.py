@@ -357,7 +357,8 @@ PARTS = ("carrying_capacity", "costlier_places", "sub_scale_plants", "transport"
 _CAPACITY_TERMS = ("capital", "fixed_om")
 _OUTPUT_TERMS = ("variable", "electricity", "labour")
 _PLANT_TERMS = ("plant_fixed",)
-_TRANSPORT_TERMS = ("transport",)
+#: Domestic transport and sea freight from the export ports: both are "extra transport".
+_TRANSPORT_TERMS = ("transport", "sea_freight")
 
 
 def decomposition(observed: Result, coordinated: Result) -> pd.DataFrame:
@@ -373,7 +374,8 @@ def decomposition(observed: Result, coordinated: Result) -> pd.DataFrame:
       costs more);
     - ``sub_scale_plants``: the difference in per-plant capital (``plant_fixed``: more,
       smaller plants than the plan's; 0 without lumpy plants) - the duplication itself;
-    - ``transport``: the difference in transport cost;
+    - ``transport``: the difference in transport cost, domestic (``transport``) and at
+      sea from the export ports (``sea_freight``);
     - ``other``: any other resource-cost term (none in the shipped model).
 
     Sectors are kept apart: each row is one sector's part in one year. The parts of a

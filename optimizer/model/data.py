@@ -71,6 +71,10 @@ class Inputs:
     reach_km
         Producer x (node..., ``export``) shortest-path distances (km; ``inf`` where
         unreachable), as ``ModelData.reach_km``.
+    port_throughput, sea_distance_km, export_shares
+        Per row of ``ModelData.port_throughput`` (the unit of its cargo's rows),
+        ``.sea_distances`` (km) and ``.export_destinations`` (fraction); empty without
+        ports.
     parameters
         The model parameters (weights, reserve margin, penalty factor, switches).
 
@@ -93,6 +97,9 @@ class Inputs:
     distance_km: np.ndarray
     reach_km: np.ndarray
     parameters: ModelParameters
+    port_throughput: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    sea_distance_km: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    export_shares: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -112,6 +119,9 @@ class Inputs:
             distance_km=data.arcs["distance_km"].to_numpy(float),
             reach_km=data.reach_km.to_numpy(float),
             parameters=data.parameters,
+            port_throughput=data.port_throughput["throughput"].to_numpy(float),
+            sea_distance_km=data.sea_distances["distance_km"].to_numpy(float),
+            export_shares=data.export_destinations["share"].to_numpy(float),
         )
 
     def replace(self, **changes: Any) -> Inputs:
@@ -178,8 +188,18 @@ class ModelData:
     observed_plants: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     parameters: ModelParameters = field(default_factory=ModelParameters)
     # producer x (node..., "export"): shortest-path km from each producer to each node, and
-    # to the nearest coastal region (exports); inf where the network has no path.
+    # to the nearest export port's region (a coastal region without ports); inf where the
+    # network has no path.
     reach_km: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Export ports (index ``port``: name, region); empty without a ``ports`` table (each
+    # coastal region is then its own port).
+    ports: pd.DataFrame = field(default_factory=lambda: _PORTS.copy())
+    # port, cargo, throughput: the rows the port limits weigh (see ``_throughput``).
+    port_throughput: pd.DataFrame = field(default_factory=lambda: _THROUGHPUT.copy())
+    # port, destination, distance_km (ports of ``ports`` only).
+    sea_distances: pd.DataFrame = field(default_factory=lambda: _DISTANCES.copy())
+    # sector, year, destination, share (model years, shares > 0).
+    export_destinations: pd.DataFrame = field(default_factory=lambda: _SHARES.copy())
 
     @classmethod
     def from_scenario(
@@ -228,6 +248,21 @@ class ModelData:
             plants,
             scenario.parameters,
         )
+        if not scenario.ports.empty:
+            data.ports = (
+                scenario.ports.drop_duplicates("port")
+                .set_index("port")[["name", "region"]]
+                .loc[lambda f: f["region"].isin(nodes)]
+            )
+            data.port_throughput = _throughput(scenario.ports, scenario.base_year)
+            sd = scenario.sea_distances
+            data.sea_distances = sd.loc[
+                sd["port"].isin(data.ports.index), ["port", "destination", "distance_km"]
+            ].reset_index(drop=True)
+        ed = scenario.export_destinations
+        data.export_destinations = ed.loc[
+            ed["year"].isin(years) & (ed["share"] > 0), ["sector", "year", "destination", "share"]
+        ].reset_index(drop=True)
         data.reach_km = producer_distances(data)
         return data
 
@@ -278,6 +313,41 @@ class ModelData:
         return self.sectors[column].reindex(index.get_level_values("sector")).to_numpy()
 
 
+_PORTS = pd.DataFrame(
+    {"name": pd.Series(dtype=object), "region": pd.Series(dtype=object)},
+    index=pd.Index([], dtype=object, name="port"),
+)
+_THROUGHPUT = pd.DataFrame(
+    {"port": pd.Series(dtype=object), "cargo": pd.Series(dtype=object), "throughput": []}
+)
+_DISTANCES = pd.DataFrame(
+    {"port": pd.Series(dtype=object), "destination": pd.Series(dtype=object), "distance_km": []}
+)
+_SHARES = pd.DataFrame(
+    {
+        "sector": pd.Series(dtype=object),
+        "year": pd.Series(dtype="int64"),
+        "destination": pd.Series(dtype=object),
+        "share": [],
+    }
+)
+
+
+def _throughput(ports: pd.DataFrame, base_year: int) -> pd.DataFrame:
+    """The throughput rows the port limits weigh: per cargo kind, those of one year (the
+    latest year up to ``base_year`` that has rows of the cargo, else its earliest), so
+    the ports of a cargo are compared within one scope."""
+    rated = ports.loc[ports["cargo"].notna() & ports["throughput"].notna()]
+    if rated.empty:
+        return _THROUGHPUT.copy()
+    years = rated["year"]
+    latest = years.where(years <= base_year).groupby(rated["cargo"]).transform("max")
+    earliest = years.groupby(rated["cargo"]).transform("min")
+    chosen = latest.fillna(earliest)
+    rows = rated.loc[years == chosen, ["port", "cargo", "throughput"]]
+    return rows.astype({"throughput": float}).reset_index(drop=True)
+
+
 def _by_year(frame: pd.DataFrame, keys: list[str], years: list[int]) -> pd.Series:
     sel = frame.loc[frame["year"].isin(years)]
     return sel.groupby(keys)["value"].sum()
@@ -306,14 +376,18 @@ def _arcs(nodes: pd.Index) -> pd.DataFrame:
 
 def producer_distances(data: ModelData) -> pd.DataFrame:
     """Shortest-path distance (km) from each producer to each node over the network, plus
-    a column ``export``: the distance to the nearest coastal region (where exports leave).
+    a column ``export``: the distance to the nearest region exports leave from (the
+    region of an export port; without ports, a coastal region).
 
     ``inf`` where no path exists. Only the producers and the paths that leave them count,
     so a node no producer can reach, or a far-away node with nothing to supply, changes
     no other entry.
     """
     nodes, producers = data.nodes, data.producers
-    coastal = data.regions["coastal"].reindex(nodes).fillna(False).to_numpy(bool)
+    if data.ports.empty:
+        coastal = data.regions["coastal"].reindex(nodes).fillna(False).to_numpy(bool)
+    else:
+        coastal = nodes.isin(data.ports["region"])
     arcs = data.arcs
     if arcs.empty or producers.empty:
         dist = np.full((len(producers), len(nodes)), np.inf)

@@ -113,12 +113,17 @@ def tranche_premium(data: ModelData) -> Callable[[Inputs], np.ndarray]:
     return premium
 
 
-def penalties(data: ModelData, keys: pd.MultiIndex) -> Callable[[Inputs], np.ndarray]:
+def penalties(
+    data: ModelData, keys: pd.MultiIndex, exports: pd.MultiIndex | None = None
+) -> Callable[[Inputs], np.ndarray]:
     """Value function: the unmet-demand penalty (CNY bn per output unit) of each label of
     ``keys`` (region or ``"export"``, sector, year), from :func:`unmet_penalty`.
 
     Demand quantities are those of the inputs' ``demand`` (region labels) and ``exports``
-    (``"export"``)."""
+    (``"export"``). With ``exports`` (the export variables' index) and a sea-freight
+    term, the dearest sea freight per unit of a sector's exports (any port) is added to
+    the dearest way of serving it, for every label of the sector (the penalty stays one
+    per sector, and still exceeds every way of serving)."""
     producers, sectors = data.producers, data.sectors.index
     pr = data.regions.index.get_indexer(producers)
     region = keys.get_level_values("region")
@@ -132,6 +137,12 @@ def penalties(data: ModelData, keys: pd.MultiIndex) -> Callable[[Inputs], np.nda
     st = pd.MultiIndex.from_arrays([keys.get_level_values("sector"), keys.get_level_values("year")])
     export_pos = np.where(domestic, -1, data.exports.index.get_indexer(st))
     premium = tranche_premium(data)
+    sea = None if exports is None else sea_freight(data, exports)
+    sea_s = (
+        None
+        if exports is None
+        else data.sectors.index.get_indexer(exports.get_level_values("sector"))
+    )
 
     def penalty(x: Inputs) -> np.ndarray:
         def compute() -> np.ndarray:
@@ -161,7 +172,7 @@ def penalties(data: ModelData, keys: pd.MultiIndex) -> Callable[[Inputs], np.nda
                 plant = (share * np.nan_to_num(x.sector.get("plant_size", 0.0)))[s]
                 with np.errstate(divide="ignore", invalid="ignore"):
                     extra = extra + np.where(quantity > 0, plant / quantity, 0.0)
-            return unmet_penalty(
+            out = unmet_penalty(
                 per_output,
                 per_capacity,
                 x.sector["transport_cost"],
@@ -171,10 +182,68 @@ def penalties(data: ModelData, keys: pd.MultiIndex) -> Callable[[Inputs], np.nda
                 extra,
                 p.unmet_penalty_factor,
             )
+            per_unit = None if sea is None else sea(x)
+            if per_unit is not None:
+                dearest = np.zeros(len(u))
+                np.maximum.at(dearest, sea_s, per_unit)
+                out = out + p.unmet_penalty_factor * (1.0 + PENALTY_MARGIN) * dearest[s]
+            return out
 
         return x.memo("penalty", compute)
 
     return penalty
+
+
+def sea_freight(data: ModelData, exports: pd.MultiIndex) -> Callable[[Inputs], np.ndarray | None]:
+    """Value function: the sea freight (CNY bn per output unit) of each export column
+    (labels ``exports``: region, port, sector, year),
+
+        sf_s * Dbar[p,s,t] / 1000,   Dbar[p,s,t] = sum_m share[s,t,m] dist[p,m] / sum_m share[s,t,m]
+
+    (``sea_freight_cost`` sf_s in CNY bn per output unit per 1000 km; shares of the
+    sector's exports by destination m renormalised over the listed destinations; km at
+    sea from port p to m). 0 for a sector without shares or without ``sea_freight_cost``;
+    None where no column has sea freight (no ports, no shares or no sector priced)."""
+    ed, sd = data.export_destinations, data.sea_distances
+    if data.ports.empty or ed.empty or "sea_freight_cost" not in data.sectors or not len(exports):
+        return lambda x: None
+    destinations = pd.Index(sorted(set(ed["destination"])))
+    groups = pd.MultiIndex.from_frame(ed[["sector", "year"]]).unique()
+    g_row = groups.get_indexer(pd.MultiIndex.from_frame(ed[["sector", "year"]]))
+    m_row = destinations.get_indexer(ed["destination"])
+    d_port = data.ports.index.get_indexer(sd["port"])
+    d_dest = destinations.get_indexer(sd["destination"])
+    known = (d_port >= 0) & (d_dest >= 0)
+    port = data.ports.index.get_indexer(exports.get_level_values("port"))
+    s = data.sectors.index.get_indexer(exports.get_level_values("sector"))
+    g = groups.get_indexer(
+        pd.MultiIndex.from_arrays(
+            [exports.get_level_values("sector"), exports.get_level_values("year")]
+        )
+    )
+    shape = (len(groups), len(destinations))
+
+    def per_unit(x: Inputs) -> np.ndarray | None:
+        def compute() -> np.ndarray | None:
+            cost = x.sector.get("sea_freight_cost")
+            if cost is None or not np.isfinite(cost).any():
+                return None
+            share = np.zeros(shape)
+            np.add.at(share, (g_row, m_row), x.export_shares)
+            total = share.sum(axis=1, keepdims=True)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(total > 0, share / total, 0.0)
+            km = np.zeros((len(data.ports), len(destinations)))
+            km[d_port[known], d_dest[known]] = x.sea_distance_km[known]
+            # A column of a port group (sector without sea freight) has no port row.
+            rows = share[np.maximum(g, 0)] * km[np.maximum(port, 0)]
+            mean_km = np.where((g >= 0) & (port >= 0), rows.sum(axis=1), 0.0)
+            out = np.nan_to_num(cost, nan=0.0)[s] * mean_km / 1000.0
+            return out if out.any() else None
+
+        return x.memo("sea_freight", compute)
+
+    return per_unit
 
 
 # -- variables ---------------------------------------------------------------------------
@@ -213,11 +282,58 @@ def define_shipments(lp: LinearProgram, data: ModelData) -> None:
     lp.add_variables("shipment", idx, unit="output units", doc="shipments along arcs")
 
 
+def sea_priced_sectors(data: ModelData) -> pd.Index:
+    """Sectors whose exports pay sea freight: a ``sea_freight_cost`` and destination
+    shares (the ports of a region differ for them only)."""
+    if "sea_freight_cost" not in data.sectors or data.export_destinations.empty:
+        return pd.Index([])
+    cost = data.sectors["sea_freight_cost"]
+    priced = cost.index[np.isfinite(cost.to_numpy(float)) & (cost.to_numpy(float) > 0)]
+    return priced.intersection(pd.Index(data.export_destinations["sector"].unique()))
+
+
+#: Joins the ports of a port group (the ports of one region, for a sector without sea
+#: freight) in its ``port`` label.
+PORT_GROUP = "+"
+
+
 def define_exports(lp: LinearProgram, data: ModelData) -> None:
-    """exp[r,s,t] >= 0 from coastal regions, for sectors with export absorption."""
-    coastal = data.regions.index[data.regions["coastal"]]
+    """exp[r,s,t] >= 0 from coastal regions, for sectors with export absorption; with a
+    ``ports`` table, exp[r,p,s,t] >= 0 through each port p instead (r the port's region:
+    exports leave through named ports only).
+
+    A sector without sea freight (:func:`sea_priced_sectors`) cannot tell two ports of
+    one region apart: it exports through the region's ports together, one variable per
+    region labelled with the ports joined by ``+`` (``CNYTN+CNNSA``), so the optimum
+    does not split it arbitrarily between them."""
     sectors = data.exports[data.exports > 0].index.get_level_values("sector").unique()
-    idx = pd.MultiIndex.from_product([coastal, sectors, data.years], names=RTY)
+    if data.ports.empty:
+        coastal = data.regions.index[data.regions["coastal"]]
+        idx = pd.MultiIndex.from_product([coastal, sectors, data.years], names=RTY)
+        lp.add_variables("export", idx, unit="output units", doc="exports through ports")
+        return
+    priced = sectors.isin(sea_priced_sectors(data))
+    ports = data.ports
+    groups = ports.reset_index().groupby("region", sort=False)["port"].agg(PORT_GROUP.join)
+    parts = []
+    for labels, regions, chosen in (
+        (ports.index.to_numpy(), ports["region"].to_numpy(), sectors[priced]),
+        (groups.to_numpy(), groups.index.to_numpy(), sectors[~priced]),
+    ):
+        grid = pd.MultiIndex.from_product([range(len(labels)), chosen, data.years])
+        k = grid.get_level_values(0).to_numpy()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "region": regions[k],
+                    "port": labels[k],
+                    "sector": grid.get_level_values(1),
+                    "year": grid.get_level_values(2),
+                }
+            )
+        )
+    frame = pd.concat(parts, ignore_index=True)
+    idx = pd.MultiIndex.from_frame(frame)
     lp.add_variables("export", idx, unit="output units", doc="exports through ports")
 
 
@@ -337,8 +453,9 @@ def define_production_limit(lp: LinearProgram, data: ModelData) -> None:
 
 
 def define_demand_balance(lp: LinearProgram, data: ModelData) -> None:
-    """prod[r,s,t] + sum_q ship[q->r,s,t] - sum_q ship[r->q,s,t] - exp[r,s,t]
-    + unmet[r,s,t] = D[r,s,t] for every region r, sector s, year t."""
+    """prod[r,s,t] + sum_q ship[q->r,s,t] - sum_q ship[r->q,s,t] - sum_p exp[r,p,s,t]
+    + unmet[r,s,t] = D[r,s,t] for every region r, sector s, year t (p the ports of r;
+    without ports, exp[r,s,t])."""
     idx = pd.MultiIndex.from_product([data.nodes, data.sectors.index, data.years], names=RTY)
     d = data.demand.index.get_indexer(idx)
     terms = []
@@ -355,7 +472,9 @@ def define_demand_balance(lp: LinearProgram, data: ModelData) -> None:
     terms.append(("shipment", idx.get_indexer(into), np.arange(ship.size), 1.0))
     terms.append(("shipment", idx.get_indexer(out_of), np.arange(ship.size), -1.0))
     exp = lp.variables["export"]
-    terms.append(("export", idx.get_indexer(exp.index), np.arange(exp.size), -1.0))
+    # Exports leave from their port's region (the index may carry a ``port`` level).
+    exp_rty = pd.MultiIndex.from_arrays([exp.index.get_level_values(k) for k in RTY], names=RTY)
+    terms.append(("export", idx.get_indexer(exp_rty), np.arange(exp.size), -1.0))
     unmet = lp.variables["unmet"]
     terms.append(("unmet", idx.get_indexer(unmet.index), np.arange(unmet.size), 1.0))
     lp.add_constraints(
@@ -369,7 +488,8 @@ def define_demand_balance(lp: LinearProgram, data: ModelData) -> None:
 
 
 def define_export_absorption(lp: LinearProgram, data: ModelData) -> None:
-    """sum_r exp[r,s,t] + unmet_export[s,t] = E[s,t]: foreign markets absorb E, no more."""
+    """sum_r exp[r,s,t] + unmet_export[s,t] = E[s,t] (with ports, the sum over ports):
+    foreign markets absorb E, no more."""
     e = np.flatnonzero(data.exports.to_numpy() > 0)
     if e.size == 0:
         return
@@ -390,6 +510,61 @@ def define_export_absorption(lp: LinearProgram, data: ModelData) -> None:
         "==",
         lambda x: x.exports[e],
         doc="exports equal export absorption",
+    )
+
+
+def define_port_limit(lp: LinearProgram, data: ModelData) -> None:
+    """exp[r,p,s,t] <= h w[p,c] E[s,t] for each port p with a throughput row of the
+    sector's cargo kind c (``sectors.cargo``): a port exports at most ``port_headroom``
+    h (>= 1) times its share of the ports' throughput of that cargo,
+
+        w[p,c] = T[p,c] / sum_q T[q,c]
+
+    (a port group, :func:`define_exports`: the sum of its ports' shares). Ports without
+    a throughput row of the cargo are not limited (nor a group with such a port); the
+    ports that have one can export h >= 1 times E together, so the limits never make
+    exports infeasible."""
+    thr = data.port_throughput
+    if data.ports.empty or thr.empty or "cargo" not in data.sectors:
+        return
+    exp = lp.variables["export"]
+    # One entry per (export column, member port): a port group's members are its ports.
+    members = exp.index.get_level_values("port").str.split(PORT_GROUP, regex=False)
+    column = np.repeat(np.arange(exp.size), members.str.len())
+    member = np.concatenate(members.to_numpy()) if exp.size else np.array([], dtype=object)
+    cargo = data.sectors["cargo"].reindex(exp.index.get_level_values("sector")).to_numpy()
+    pc = pd.MultiIndex.from_arrays([member, cargo[column]])
+    rated = pd.MultiIndex.from_frame(thr[["port", "cargo"]]).get_indexer(pc)
+    # A column is limited only if every member port has a throughput row of its cargo.
+    unrated = np.bincount(column, rated < 0, exp.size)
+    cols = np.flatnonzero(unrated == 0)
+    if cols.size == 0:
+        return
+    keep = np.isin(column, cols)
+    entry_col = np.searchsorted(cols, column[keep])
+    entry_row = rated[keep]
+    kind = pd.Index(thr["cargo"].unique())
+    of_kind = kind.get_indexer(thr["cargo"])
+    st = pd.MultiIndex.from_arrays(
+        [exp.index.get_level_values("sector")[cols], exp.index.get_level_values("year")[cols]]
+    )
+    e = data.exports.index.get_indexer(st)
+
+    def limit(x: Inputs) -> np.ndarray:
+        total = np.bincount(of_kind, x.port_throughput, len(kind))[of_kind]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weight = np.where(total > 0, x.port_throughput / total, 1.0)
+        share = np.bincount(entry_col, weight[entry_row], cols.size)
+        return x.parameters.port_headroom * share * take(x.exports, e)
+
+    idx = exp.index[cols]
+    lp.add_constraints(
+        "port_limit",
+        idx,
+        [("export", np.arange(cols.size), cols, 1.0)],
+        "<=",
+        limit,
+        doc="a port exports at most port_headroom x its throughput share",
     )
 
 
@@ -676,6 +851,16 @@ def define_transport_cost(lp: LinearProgram, data: ModelData) -> None:
     )
 
 
+def define_sea_freight_cost(lp: LinearProgram, data: ModelData) -> None:
+    """sea_freight = sum sf_s Dbar[p,s,t] / 1000 exp[r,p,s,t] (CNY bn/yr; with ports,
+    for sectors with ``sea_freight_cost`` and export destination shares; see
+    :func:`sea_freight`)."""
+    exp = lp.variables["export"]
+    if data.ports.empty or data.export_destinations.empty or exp.size == 0:
+        return
+    lp.add_objective("sea_freight", "export", np.arange(exp.size), sea_freight(data, exp.index))
+
+
 def define_unmet_penalty(lp: LinearProgram, data: ModelData) -> None:
     """unmet_penalty = sum pen_s (unmet[r,s,t] + unmet_export[s,t]) (CNY bn/yr), pen_s
     from :func:`unmet_penalty` (uniform within a sector)."""
@@ -692,7 +877,8 @@ def define_unmet_penalty(lp: LinearProgram, data: ModelData) -> None:
         ],
         names=RTY,
     )
-    penalty = penalties(data, keys)
+    exp = lp.variables["export"]
+    penalty = penalties(data, keys, exp.index if not data.ports.empty else None)
     n = unmet.size
     lp.add_objective("unmet_penalty", "unmet", np.arange(n), lambda x: penalty(x)[:n])
     lp.add_objective(
@@ -777,12 +963,14 @@ FAMILIES: list[Family] = [
     Family("production_limit", define_production_limit),
     Family("demand_balance", define_demand_balance),
     Family("export_absorption", define_export_absorption),
+    Family("port_limit", define_port_limit),
     Family("fiscal_limit", define_fiscal_limit, "fiscal_limit", ("coordinated",)),
     Family("plants", define_plants, "min_plant_scale"),
     Family("capital", define_capital_cost),
     Family("operating", define_operating_cost),
     Family("input_costs", define_input_costs),
     Family("transport", define_transport_cost),
+    Family("sea_freight", define_sea_freight_cost),
     Family("unmet_penalty", define_unmet_penalty),
     Family("stranded", define_stranded_cost),
     Family("debt", define_debt_cost),

@@ -12,7 +12,7 @@ import pandas as pd
 
 from optimizer.model.backends import Solution
 from optimizer.model.economics import capacity_metrics
-from optimizer.model.formulation import EXPORT, ModelData
+from optimizer.model.formulation import EXPORT, PORT_GROUP, ModelData
 from optimizer.model.lp import LinearProgram
 from optimizer.model.solver_log import tail
 from optimizer.model.status import SolveError, Status
@@ -33,6 +33,7 @@ TABLES = (
     "capacity_values",
     "fiscal_values",
     "non_unique",
+    "ports",
 )
 #: Objective terms that are not resource costs: the unmet-demand penalty (a device that
 #: makes serving demand pay; unmet demand is reported as quantities) and the weights on
@@ -183,12 +184,16 @@ def collect(lp: LinearProgram, data: ModelData, sol: Solution) -> Result:
     tables = {
         "allocation": named(alloc, "allocation by region and sector", "sector units; CNY bn"),
         "shipments": _quantities(v["shipment"], data, "shipments along network arcs"),
-        "exports": _quantities(v["export"], data, "exports through coastal regions"),
+        "exports": _quantities(
+            v["export"].groupby(level=RST, sort=False).sum(), data, "exports by region"
+        ),
         "unmet": _unmet(lp, data, sol),
         "debt": _debt(alloc, cap, data),
         "costs": _costs(lp, data, sol.x),
         "sector_costs": _sector_costs(lp, data, sol.x),
     }
+    if not data.ports.empty:
+        tables["ports"] = _ports(v["export"], data)
     tables["fiscal_limits_exceeded"] = fiscal_excess(tables["debt"])
     if sol.face is not None:
         tables["non_unique"] = _non_unique(lp, data, sol)
@@ -319,6 +324,26 @@ def _quantities(series: pd.Series, data: ModelData, name: str) -> pd.DataFrame:
     frame = frame.loc[frame["quantity"] > 1e-9].reset_index(drop=True)
     frame["unit"] = data.sectors["output_unit"].reindex(frame["sector"]).to_numpy()
     return named(frame, name, "output units")
+
+
+def _ports(exports: pd.Series, data: ModelData) -> pd.DataFrame:
+    """Exports by port, sector and year (output units), with the port's name and region
+    and its ``share`` of the sector's exports that year (NaN where the sector exports
+    nothing); every port and export sector, zeros included. A sector without sea freight
+    has one row per port region, its ``port`` the region's ports joined by ``+``."""
+    frame = exports.rename("value").reset_index()
+    # A port group (the ports of a region, for a sector without sea freight) is named
+    # after its ports.
+    names = data.ports["name"]
+    frame["name"] = [
+        " + ".join(names.get(p, p) for p in label.split(PORT_GROUP)) for label in frame["port"]
+    ]
+    total = frame.groupby(["sector", "year"])["value"].transform("sum")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["share"] = np.where(total > 1e-12, frame["value"] / total, np.nan)
+    frame["unit"] = data.sectors["output_unit"].reindex(frame["sector"]).to_numpy()
+    frame = frame[["port", "name", "region", "sector", "year", "value", "unit", "share"]]
+    return named(frame, "exports by port", "output units")
 
 
 def _unmet(lp: LinearProgram, data: ModelData, sol: Solution) -> pd.DataFrame:

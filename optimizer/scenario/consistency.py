@@ -26,7 +26,14 @@ Tables = Mapping[str, pd.DataFrame]
 Origins = Mapping[str, Origin]
 
 # Tables whose rows name a region or a sector that must exist.
-_REGION_REFS = ("region_attributes", "demand", "buildout", "priorities", "capacity_tranches")
+_REGION_REFS = (
+    "region_attributes",
+    "demand",
+    "buildout",
+    "priorities",
+    "capacity_tranches",
+    "ports",
+)
 _SECTOR_REFS = (
     "sector_parameters",
     "demand",
@@ -35,6 +42,7 @@ _SECTOR_REFS = (
     "priorities",
     "capacity_tranches",
     "priority_counts",
+    "export_destinations",
 )
 _VALUE_TABLES = (
     "sector_parameters",
@@ -45,7 +53,12 @@ _VALUE_TABLES = (
     "priorities",
     "capacity_tranches",
     "priority_counts",
+    "ports",
+    "sea_distances",
+    "export_destinations",
 )
+#: Shares of a sector's exports by destination may add up to 1 within this tolerance.
+SHARE_TOLERANCE = 1e-6
 
 
 def check_references(tables: Tables, origins: Origins) -> list[Issue]:
@@ -394,6 +407,127 @@ def check_plant_scale(tables: Tables, origins: Origins) -> list[Issue]:
     return issues
 
 
+def check_ports(tables: Tables, origins: Origins) -> list[Issue]:
+    """Export ports, sea distances and destination shares fit together.
+
+    - a port lies in a coastal region (exports leave by sea), and all rows of a port
+      name the same region and name;
+    - a throughput row gives a cargo kind, a throughput and its unit (or none of them:
+      the port then has no throughput limit), and the rows of one cargo kind and year
+      share one unit (their throughputs are compared with each other);
+    - every port of ``sea_distances`` is in ``ports``;
+    - the shares of a sector and year add up to at most 1 (a smaller sum is renormalised
+      over the listed destinations);
+    - with ports, every port has a distance to every destination a sector exports to.
+    """
+    issues: list[Issue] = []
+    ports = tables.get("ports")
+    if ports is not None and not ports.empty:
+        origin = origins["ports"]
+        if "regions" in tables:
+            coastal = tables["regions"].set_index("region")["coastal"]
+            known = ports["region"].isin(coastal.index)
+            inland = known & ~ports["region"].map(coastal).fillna(False).astype(bool)
+            for i in np.flatnonzero(inland.to_numpy()):
+                issues.append(
+                    Issue(
+                        origin.label,
+                        f"port {ports['port'].iat[i]} is in region {ports['region'].iat[i]}, "
+                        "which is not coastal (regions.coastal); exports leave by sea",
+                        origin.row(ports.index[i]),
+                        "region",
+                    )
+                )
+        for column in ("region", "name"):
+            first = ports.groupby("port")[column].transform("first")
+            for i in np.flatnonzero((ports[column] != first).to_numpy()):
+                issues.append(
+                    Issue(
+                        origin.label,
+                        f"port {ports['port'].iat[i]} has another {column} on an earlier "
+                        f"row ({first.iat[i]!r}); one port, one {column}",
+                        origin.row(ports.index[i]),
+                        column,
+                    )
+                )
+        given = ports[["cargo", "throughput", "unit"]].notna()
+        partial = given.any(axis=1) & ~given.all(axis=1)
+        for i in np.flatnonzero(partial.to_numpy()):
+            lacking = [c for c in given.columns if not given[c].iat[i]]
+            issues.append(
+                Issue(
+                    origin.label,
+                    "a throughput row needs cargo, throughput and unit (or none of them: "
+                    f"no throughput limit); {', '.join(lacking)} is empty",
+                    origin.row(ports.index[i]),
+                    lacking[0],
+                )
+            )
+        rated = ports.loc[given.all(axis=1)]
+        first_unit = rated.groupby(["cargo", "year"])["unit"].transform("first")
+        for idx in rated.index[(rated["unit"] != first_unit).to_numpy()]:
+            issues.append(
+                Issue(
+                    origin.label,
+                    f"unit {rated.at[idx, 'unit']!r} differs from {first_unit[idx]!r} of "
+                    f"another {rated.at[idx, 'cargo']} row of {rated.at[idx, 'year']}; "
+                    "throughputs of one cargo kind are compared, so they share one unit",
+                    origin.row(idx),
+                    "unit",
+                )
+            )
+    distances = tables.get("sea_distances")
+    if distances is not None and not distances.empty and ports is not None:
+        origin = origins["sea_distances"]
+        for idx in distances.index[~distances["port"].isin(ports["port"]).to_numpy()]:
+            issues.append(
+                Issue(
+                    origin.label,
+                    f"unknown port {distances.at[idx, 'port']!r} (not in ports)",
+                    origin.row(idx),
+                    "port",
+                )
+            )
+    shares = tables.get("export_destinations")
+    if shares is not None and not shares.empty:
+        origin = origins["export_destinations"]
+        total = shares.groupby(["sector", "year"])["share"].transform("sum")
+        last = ~shares.duplicated(["sector", "year"], keep="last")
+        for idx in shares.index[((total > 1 + SHARE_TOLERANCE) & last).to_numpy()]:
+            issues.append(
+                Issue(
+                    origin.label,
+                    f"the shares of {shares.at[idx, 'sector']} in {shares.at[idx, 'year']} add "
+                    f"up to {total[idx]:.6g}, more than 1",
+                    origin.row(idx),
+                    "share",
+                )
+            )
+        if ports is not None and not ports.empty:
+            have = set()
+            if distances is not None:
+                have = set(zip(distances["port"], distances["destination"], strict=True))
+            names = sorted(set(ports["port"]))
+            used = shares.loc[shares["share"] > 0]
+            for idx, destination in used["destination"].items():
+                lacking = [p for p in names if (p, destination) not in have]
+                if lacking:
+                    listed = ", ".join(lacking[:5]) + (
+                        f" (+{len(lacking) - 5} more)" if len(lacking) > 5 else ""
+                    )
+                    issues.append(
+                        Issue(
+                            origin.label,
+                            f"destination {destination!r} has no sea distance from port(s) "
+                            f"{listed} (sea_distances): every port needs a distance to every "
+                            "destination a sector exports to",
+                            origin.row(idx),
+                            "destination",
+                        )
+                    )
+    return issues
+
+
 def _split_ids_column(column: pd.Series) -> pd.Series:
     """The source ids of each cell (``a;b`` -> ``[a, b]``), an empty list for an empty cell."""
     return column.map(
@@ -416,6 +550,7 @@ def run_checks(tables: Tables, origins: Origins, base_year: int) -> list[Issue]:
         check_completeness,
         check_tranches,
         check_plant_scale,
+        check_ports,
     ):
         issues.extend(check(tables, origins))
     issues.extend(check_servable(tables, origins, base_year))

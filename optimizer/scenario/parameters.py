@@ -9,6 +9,8 @@ from typing import Any
 from optimizer.errors import Issue
 
 MODES = ("coordinated", "observed")
+#: Numeric parameters that must be at least 1 (the others at least 0).
+_AT_LEAST_ONE = ("unmet_penalty_factor", "port_headroom")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ class ModelParameters:
         rules as the observed buildout).
     min_plant_scale
         Whether to enforce minimum efficient plant scale (turns the LP into a MILP).
+    port_headroom
+        How far a port's exports of a sector may exceed its share of the sector's exports
+        (its share of the ports' throughput of the sector's cargo): a port exports at
+        most ``port_headroom x share x`` the sector's export absorption (dimensionless,
+        >= 1; only with a ``ports`` table that reports throughput).
 
     Examples
     --------
@@ -52,6 +59,7 @@ class ModelParameters:
     reserve_margin: float = 0.0
     fiscal_limit: bool = True
     min_plant_scale: bool = False
+    port_headroom: float = 1.5
 
     @classmethod
     def from_mapping(
@@ -90,7 +98,7 @@ class ModelParameters:
                         )
                     )
                     continue
-                lower = 1.0 if key == "unmet_penalty_factor" else 0.0
+                lower = 1.0 if key in _AT_LEAST_ONE else 0.0
                 if not value >= lower or value == float("inf"):
                     issues.append(
                         Issue(

@@ -70,6 +70,11 @@ class Scenario:
         default_factory=lambda: empty_table("capacity_tranches")
     )
     priority_counts: pd.DataFrame = field(default_factory=lambda: empty_table("priority_counts"))
+    ports: pd.DataFrame = field(default_factory=lambda: empty_table("ports"))
+    sea_distances: pd.DataFrame = field(default_factory=lambda: empty_table("sea_distances"))
+    export_destinations: pd.DataFrame = field(
+        default_factory=lambda: empty_table("export_destinations")
+    )
     parameters: ModelParameters = field(default_factory=ModelParameters)
     description: str = ""
     origin: str | None = None

@@ -39,11 +39,16 @@ OPTIONAL_SECTOR_PARAMETERS = (
     # Input intensities, priced by the regional electricity_price and wage.
     "electricity_intensity",
     "labour_intensity",
+    # Sea freight per output unit and 1000 km at sea (exports through ports).
+    "sea_freight_cost",
 )
 REGION_ATTRIBUTES = ("gdp", "financing_rate", "fiscal_capacity", "cost_factor")
 OPTIONAL_REGION_ATTRIBUTES = ("electricity_price", "wage")
 BUILDOUT_VARIABLES = ("capacity", "output", "plants")
 MARKETS = ("export", "global")
+#: How a sector's exports travel by sea (``sectors.cargo``) and the cargo kinds whose
+#: throughput a port may report (``ports.cargo``).
+CARGO_KINDS = ("container", "bulk", "roro")
 # Parameters that are shares of something: must lie in [0, 1].
 FRACTION_PARAMETERS = ("max_utilisation", "debt_share")
 
@@ -108,6 +113,8 @@ def _year() -> pa.Column:
 
 
 _REGION = _text(_matches(_CODE, "a 6-digit GB/T 2260 code such as 110000"))
+#: A UN/LOCODE: two-letter country code and three letters or digits 2-9 (CNSHA).
+_LOCODE = _text(_matches(r"^[A-Z]{2}[A-Z2-9]{3}$", "a UN/LOCODE such as CNSHA"))
 _SECTOR = _text(_matches(_SLUG, "a lower-case identifier such as solar_pv"))
 _PROVENANCE = {
     "source_id": _text(nullable=True),
@@ -165,6 +172,10 @@ SPECS: dict[str, TableSpec] = {
                         _matches(r"^\S.*/yr$", "a rate per year such as 'GW/yr'")
                     ),
                     "output_unit": _text(),
+                    # Optional: how exports travel by sea (matches ports.cargo).
+                    "cargo": pa.Column(
+                        str, checks=[_one_of(CARGO_KINDS)], nullable=True, required=False
+                    ),
                 },
                 ("sector",),
                 provenance=False,
@@ -317,6 +328,68 @@ SPECS: dict[str, TableSpec] = {
             description="Optional regional capacity limits and piecewise-linear cost tranches.",
         ),
         TableSpec(
+            "ports",
+            key=("port", "cargo", "year"),
+            schema=_schema(
+                {
+                    "port": _LOCODE,
+                    "name": _text(),
+                    "region": _REGION,
+                    "year": _year(),
+                    # A port without a cargo (and throughput) has no throughput limit.
+                    "cargo": _text(_one_of(CARGO_KINDS), nullable=True),
+                    "throughput": pa.Column(float, checks=[_FINITE, _NON_NEGATIVE], nullable=True),
+                    "unit": _text(nullable=True),
+                },
+                ("port", "cargo", "year"),
+            ),
+            numeric=("year", "throughput"),
+            integer=("year",),
+            required=False,
+            description="Optional export ports (UN/LOCODE) in coastal regions, with their "
+            "throughput by cargo kind (relative weights of the port limit).",
+        ),
+        TableSpec(
+            "sea_distances",
+            key=("port", "destination"),
+            schema=_schema(
+                {
+                    "port": _LOCODE,
+                    "destination": _text(),
+                    "distance_km": pa.Column(
+                        float,
+                        checks=[_FINITE, pa.Check.gt(0, error="must be > 0")],
+                        nullable=False,
+                    ),
+                },
+                ("port", "destination"),
+            ),
+            numeric=("distance_km",),
+            required=False,
+            description="Optional sea distances from each port to export destinations (km).",
+        ),
+        TableSpec(
+            "export_destinations",
+            key=("sector", "year", "destination"),
+            schema=_schema(
+                {
+                    "sector": _SECTOR,
+                    "year": _year(),
+                    "destination": _text(),
+                    "share": pa.Column(
+                        float,
+                        checks=[pa.Check.in_range(0, 1, error="must be a share in [0, 1]")],
+                        nullable=False,
+                    ),
+                },
+                ("sector", "year", "destination"),
+            ),
+            numeric=("year", "share"),
+            integer=("year",),
+            required=False,
+            description="Optional shares of a sector's exports by destination market.",
+        ),
+        TableSpec(
             "sources",
             key=("source_id",),
             schema=_schema(
@@ -405,6 +478,7 @@ def expected_unit(kind: str, sector_units: dict[str, str] | None = None) -> str 
         "min_scale": cap,
         "plant_size": cap,
         "electricity_intensity": f"GWh/{out}",
+        "sea_freight_cost": f"CNY bn/{out}/1000km",
         "labour_intensity": f"k person-years/{out}",
         "output": out,
         "demand": out,
