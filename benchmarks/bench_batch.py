@@ -1,6 +1,7 @@
 """Sweep throughput: cold one-by-one solves vs hot start in one process vs Dask workers.
 
-All modes run the same Monte-Carlo sweep of the shipped scenario (independent regional
+All modes run the same Monte-Carlo sweep of the shipped data as an LP
+(``data/divisible.toml``; independent regional
 cost factors, demand, export absorption and financing rate), solve every scenario in both
 modes (observed and coordinated) and commit the same rows to a DuckDB store through
 :func:`optimizer.sweeps.driver.run_sweep`; they differ only in how the model is reused:
@@ -35,8 +36,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# The shipped data as an LP (data/divisible.toml): the figures measure the LP hot path
+# (MILP sweeps: benchmarks/bench_milp.py).
 SWEEP = """
 name = "bench"
+scenario = "{scenario}"
 include_base = false
 [monte_carlo]
 samples = {n}
@@ -56,7 +60,9 @@ def run(mode: str, n: int, folder: Path, workers: int) -> dict:
     from optimizer.sweeps.sweep_file import load_sweep
 
     path = folder / f"{mode}.toml"
-    path.write_text(SWEEP.format(n=n))
+    path.write_text(
+        SWEEP.format(n=n, scenario=(HERE.parent / "data" / "divisible.toml").as_posix())
+    )
     sweep = load_sweep(path)
     commits: list[tuple[float, int]] = []
     batch._MODELS.clear()

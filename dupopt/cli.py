@@ -119,7 +119,7 @@ def data_check(scenario: Path | None) -> None:
     type=click.FloatRange(min=0, max=1, max_open=True),
     default=None,
     help="With lumpy plants (a MILP): stop once the plan's cost is proven within this "
-    "fraction of the optimum (default 0.001).",
+    "fraction of the optimum (default 0.0001).",
 )
 @click.option("--no-report", is_flag=True, help="Write the result tables only (no maps).")
 @click.option(

@@ -217,13 +217,13 @@ def test_a_milp_is_priced_by_its_fixed_integer_lp_and_bounded_by_its_relaxation(
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_backend_stops_a_milp_at_the_gap_it_was_given(backend):
     """The MIP gap reaches HiGHS through every backend: its log states the tolerance
-    (dupopt's default 0.1 % unless told), and the result records it."""
+    (0.01 % unless told), and the result records it."""
     import optimizer
 
     _, milp, arcs = _lumpy_synthetic()
     default = optimizer.solve(milp, arcs=arcs, backend=backend)
-    assert "(tolerance: 0.1%)" in default.log
-    assert default.options["mip_rel_gap"] == 1e-3
+    assert "(tolerance: 0.01%)" in default.log
+    assert default.options["mip_rel_gap"] == 1e-4
     loose = optimizer.solve(milp, arcs=arcs, backend=backend, mip_rel_gap=0.0123)
     assert loose.status.ok and "(tolerance: 1.23%)" in loose.log
     assert loose.options["mip_rel_gap"] == 0.0123

@@ -280,7 +280,7 @@ def test_min_plant_scale_milp(default_scenario, lp_runs):
 def test_the_backends_agree_on_the_shipped_milp_within_its_gap(
     default_scenario, default_runs, backend
 ):
-    """The shipped default is a MILP solved to a 0.1 % gap: Pyomo's and PuLP's plans cost
+    """The shipped default is a MILP solved to a 0.01 % gap: Pyomo's and PuLP's plans cost
     what the HiGHS plan costs, within that gap of either, and no less than the LP
     relaxation."""
     from optimizer.model.backends import MIP_REL_GAP

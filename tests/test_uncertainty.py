@@ -41,9 +41,10 @@ def test_an_uncertain_input_without_a_reason_is_refused_naming_its_key(tmp_path,
     assert "monte_carlo.vary.demand.reason" in str(err.value)
 
 
-def test_the_range_is_that_of_the_draws_and_the_base_is_the_headline(tmp_path, default_scenario):
+def test_the_range_is_that_of_the_draws_and_the_base_is_the_headline(tmp_path, divisible_scenario):
     """Base = the deterministic headline; each percentile is that of cold solves of the
-    same draws (checked on the median of three draws)."""
+    same draws (checked on the median of three draws; as an LP, whose optima are exact)."""
+    default_scenario = divisible_scenario
     path = _sweep_file(
         tmp_path,
         'demand = { distribution = "uniform", low = 0.8, high = 1.2, reason = "test range" }',
@@ -120,11 +121,14 @@ def test_the_range_sentence_names_draws_that_did_not_solve():
 
 
 def test_overrides_of_a_draw_are_multipliers_on_the_scenario(default_scenario):
-    """The draws are the sweep's Monte-Carlo jobs: multipliers, never absolute values."""
+    """The draws are the sweep's Monte-Carlo jobs: multipliers of the scenario's figures,
+    never absolute values; a model parameter (port headroom) is drawn as its value."""
     sweep = load_sweep(SHIPPED, default_scenario)
     job = next(j for j in sweep.jobs if j.kind == "monte_carlo")
     assert isinstance(job.overrides, Overrides)
-    assert all(0.5 < v < 2.0 for v in job.values.values())
+    factors = {k: v for k, v in job.values.items() if not k.startswith("parameters.")}
+    assert factors and all(0.5 < v < 2.0 for v in factors.values())
+    assert 1.0 <= job.values["parameters.port_headroom"] <= 3.0
 
 
 def test_run_refuses_an_uncertainty_file_without_reasons_before_solving(tmp_path, capsys):

@@ -43,16 +43,17 @@ STATISTICS = (
 
 
 @pytest.fixture(scope="module")
-def pair(default_scenario):
-    """The default scenario's observed evaluation and coordinated plan."""
-    return optimizer.evaluate_observed(default_scenario), optimizer.solve(default_scenario)
+def pair(divisible_scenario):
+    """The shipped data's observed evaluation and coordinated plan, as an LP (exact optima:
+    the two-year copies below must reproduce them to the last digits)."""
+    return optimizer.evaluate_observed(divisible_scenario), optimizer.solve(divisible_scenario)
 
 
 @pytest.fixture(scope="module")
-def chunk(default_scenario):
+def chunk(divisible_scenario):
     jobs = [Job("base", "base", Overrides()), Job("more", "named", Overrides.from_mapping(
         {"demand": 1.1}))]  # fmt: skip
-    return run_chunk(default_scenario, jobs, base_key="years-one")
+    return run_chunk(divisible_scenario, jobs, base_key="years-one")
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_every_comparison_table_is_keyed_by_year_and_the_headline_names_its_year
         assert "year" in keys, name
     assert gap.sector_summary.index.names == ["sector", "year"]
     assert gap.region_summary.index.names == ["region", "year"]
-    # The numbers the README documents do not move.
+    # The LP's numbers, which the README documents beside the default's, do not move.
     cost = gap.headline.set_index("metric").loc["total_cost"]
     assert [round(cost[c], 1) for c in ("observed", "coordinated", "difference")] == [
         8305.2,
@@ -205,8 +206,8 @@ def two_years(monkeypatch):
 
 
 @pytest.fixture
-def two_year_pair(two_years, default_scenario):
-    return optimizer.evaluate_observed(default_scenario), optimizer.solve(default_scenario)
+def two_year_pair(two_years, divisible_scenario):
+    return optimizer.evaluate_observed(divisible_scenario), optimizer.solve(divisible_scenario)
 
 
 def test_a_two_year_model_reports_every_year_in_every_table(two_year_pair, pair):
@@ -269,8 +270,8 @@ def test_two_year_figures_and_sentences_show_the_last_year_by_name(two_year_pair
     assert maps.stranded_chart(gap.sector_summary).get_suptitle().endswith(", 2024")
 
 
-def test_a_two_year_sweep_chunk_keys_every_table_by_year(two_years, default_scenario):
-    out = run_chunk(default_scenario, [Job("base", "base", Overrides())], base_key="years-two")
+def test_a_two_year_sweep_chunk_keys_every_table_by_year(two_years, divisible_scenario):
+    out = run_chunk(divisible_scenario, [Job("base", "base", Overrides())], base_key="years-two")
     row = out.scenarios.iloc[0]
     assert row["status"] == "done", row["message"]
     for name, keys in STORE_KEYS.items():
@@ -283,7 +284,7 @@ def test_a_two_year_sweep_chunk_keys_every_table_by_year(two_years, default_scen
     np.testing.assert_allclose(sectors.sort_index(), alloc.sort_index(), rtol=1e-12)
     # The scenario metrics are defined over the years as the run's headline.
     head = optimizer.compare(
-        optimizer.evaluate_observed(default_scenario), optimizer.solve(default_scenario)
+        optimizer.evaluate_observed(divisible_scenario), optimizer.solve(divisible_scenario)
     ).headline.set_index("metric")
     assert row["cost_of_non_coordination"] == pytest.approx(
         head.loc["total_cost", "difference"], rel=1e-9

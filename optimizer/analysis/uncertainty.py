@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import Issue, ScenarioError
-from optimizer.model.backends import MIP_REL_GAP
+from optimizer.model.backends import SWEEP_MIP_REL_GAP
 from optimizer.model.results import named
 from optimizer.scenario.scenario import Scenario
 from optimizer.sweeps.overrides import Overrides
@@ -99,7 +99,7 @@ def base_metrics(headline: pd.DataFrame) -> dict[str, float]:
     >>> s = optimizer.load_scenario()
     >>> gap = optimizer.compare(optimizer.evaluate_observed(s), optimizer.solve(s))
     >>> round(base_metrics(gap.headline)["cost_of_non_coordination"], 1)
-    289.7
+    306.2
     """
     h = headline.set_index("metric")
     return {
@@ -145,7 +145,7 @@ def headline_range(
         ``failed`` (draws that did not reach optimality: they give no number), ``unit``,
         ``mip_rel_gap`` (the gap the draws' plans were solved to where plants are lumpy,
         the sweep file's ``[solver] mip_rel_gap``, else
-        :data:`~optimizer.model.backends.MIP_REL_GAP`; NaN for an LP).
+        :data:`~optimizer.model.backends.SWEEP_MIP_REL_GAP`; NaN for an LP).
     """
     uncertain_inputs(sweep)  # every input explained, or a located error
     draws = [j for j in sweep.jobs if j.kind == "monte_carlo"]
@@ -219,7 +219,7 @@ def headline_range(
         ],
     )
     milp = bool(scenario.parameters.min_plant_scale)
-    gap = sweep.solver.get("mip_rel_gap", MIP_REL_GAP)
+    gap = sweep.solver.get("mip_rel_gap", SWEEP_MIP_REL_GAP)
     frame["mip_rel_gap"] = gap if milp else float("nan")
     return named(
         frame,

@@ -53,7 +53,7 @@ def solve(
     mip_rel_gap
         With lumpy plants (a MILP): stop once the plan's cost is proven within this
         fraction of the optimum; default :data:`~optimizer.model.backends.MIP_REL_GAP`
-        (1e-3), recorded in ``Result.options``. Ignored for an LP.
+        (1e-4), recorded in ``Result.options``. Ignored for an LP.
     presolve, threads
         HiGHS options (highs backend only). ``presolve=None`` chooses by measurement:
         off for LPs, on for MILPs.

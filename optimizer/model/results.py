@@ -430,14 +430,15 @@ def _why_unmet(
     """Why each unmet row is unmet, computed from the solution.
 
     For the producers of the sector (regions whose capacity is not fixed at zero) that
-    can reach the row's region over the network (for exports: a coastal region), the
-    limits that stop each one from supplying more: ``cause`` is
-    ``no_producer_reachable`` if there is none, otherwise the limits found among them
-    (``capacity_exhausted`` for fixed capacity at maximum utilisation, ``fiscal_limit``
-    for a binding fiscal-limit row, ``capacity_limit`` for a region at its capacity
-    limit, ``min_plant_scale`` for a region without a plant in the MILP), joined with
-    "+"; ``penalty_below_cost`` if some producer could still supply more (only where a
-    minimum plant scale or a reshuffle makes serving dearer than the penalty).
+    can reach the row's region over the network (for exports: a region with an export
+    port, or any coastal region without a ports table), the limits that stop each one
+    from supplying more: ``cause`` is ``no_producer_reachable`` if there is none,
+    otherwise the limits found among them (``capacity_exhausted`` for fixed capacity at
+    maximum utilisation, ``fiscal_limit`` for a binding fiscal-limit row,
+    ``capacity_limit`` for a region at its capacity limit, ``min_plant_scale`` for a
+    region without a plant in the MILP), joined with "+"; ``penalty_below_cost`` if some
+    producer could still supply more (only where a minimum plant scale or a reshuffle
+    makes serving dearer than the penalty).
     """
     if frame.empty:
         return pd.DataFrame({"cause": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
@@ -449,7 +450,7 @@ def _why_unmet(
     present = ~state["absent"].to_numpy()
     causes, reasons = [], []
     for r, s, t in frame[["region", "sector", "year"]].itertuples(index=False):
-        where = "a coastal region (exports)" if r == EXPORT else r
+        where = "a region exports leave from" if r == EXPORT else r
         cells = (sector == s) & (year == t)
         near = cells & present & np.isfinite(reach[r].to_numpy(float))
         if not near.any():

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import DupoptError
-from optimizer.model.backends import MIP_REL_GAP, highs
+from optimizer.model.backends import SWEEP_MIP_REL_GAP, highs
 from optimizer.model.data import Inputs
 from optimizer.model.economics import capacity_metrics
 from optimizer.model.formulation import STRUCTURAL, active_families, build
@@ -218,8 +218,8 @@ class ParametricModel:
         """Push the variant's arrays into HiGHS, re-solve warm, and reduce the solution.
 
         ``mip_rel_gap``: for a MILP (lumpy plants), stop once the plan is proven within this
-        share of the optimal cost (:data:`~optimizer.model.backends.MIP_REL_GAP` where
-        None, as :func:`optimizer.solve`). ``time_limit``:
+        share of the optimal cost (:data:`~optimizer.model.backends.SWEEP_MIP_REL_GAP`,
+        0.1 %, where None). ``time_limit``:
         seconds for this solve (none where None); one that hits it has no figures."""
         new = self.arrays(overrides)
         h = self.h
@@ -229,7 +229,7 @@ class ParametricModel:
         self._held = new
         start_s = 0.0
         if self.integer:
-            gap = MIP_REL_GAP if mip_rel_gap is None else float(mip_rel_gap)
+            gap = SWEEP_MIP_REL_GAP if mip_rel_gap is None else float(mip_rel_gap)
             h.setOptionValue("mip_rel_gap", gap)
             start_s = self._start_from_rounding(new)
         h.setOptionValue("time_limit", math.inf if time_limit is None else float(time_limit))

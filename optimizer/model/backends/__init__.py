@@ -86,12 +86,17 @@ class Backend:
         return {k: v for k, v in values.items() if getattr(self, k)}
 
 
-#: Relative MIP gap at which a MILP (lumpy plants) stops: the plan's cost is proven within
-#: this fraction of the best possible. HiGHS's own default (1e-4) is the last decimal of a
-#: ~CNY 8,000 bn objective: measured on the shipped data with lumpy plants, variants that
-#: solve in 0.5 s at 1e-3 (gap reached 0.5e-4 to 1.4e-4) did not prove 1e-4 in 120 s
-#: (reserve_margin = 0.2). Pass ``mip_rel_gap`` (``--mip-gap``) to ask for more.
-MIP_REL_GAP = 1e-3
+#: Relative MIP gap at which a MILP (lumpy plants) stops, for one solve: the plan's cost
+#: is proven within this fraction of the best possible (HiGHS's own default). About CNY
+#: 0.8 bn/yr on the shipped data's CNY 8,000 bn/yr, 0.3 % of the cost of non-coordination:
+#: at 1e-3 the shipped default stopped 1.5 bn/yr above its optimum with 0.055 Mt of glass
+#: demand unserved (in 0.8 s; 1e-4 took 1.8 s and served it). Some variants take minutes
+#: to prove it (reserve_margin = 0.2: over 120 s); pass ``mip_rel_gap`` (``--mip-gap``).
+MIP_REL_GAP = 1e-4
+#: The same for each variant of a sweep (:mod:`optimizer.sweeps`), unless its file's
+#: ``[solver]`` says otherwise: warm MILP variants at 1e-4 took seconds to minutes each
+#: (benchmarks/bench_milp.py), at 1e-3 about 0.05 s.
+SWEEP_MIP_REL_GAP = 1e-3
 
 #: Every backend, by name; the first is the default.
 REGISTRY: dict[str, Backend] = {
