@@ -24,7 +24,36 @@ def test_the_validation_page_shows_the_table_of_the_shipped_data(default_scenari
     shown = text.split("<!-- validation-table:start -->\n")[1].split(
         "<!-- validation-table:end -->"
     )[0]
-    assert shown.strip() == validation_markdown(table).strip()
+    expected = validation_markdown(table).strip().splitlines()
+    lines = shown.strip().splitlines()
+    assert len(lines) == len(expected)
+    for line, want in zip(lines, expected, strict=True):
+        cells, wanted = _cells(line), _cells(want)
+        # The plan is a MILP solved to a 0.01 % gap: another HiGHS release may return a
+        # plan of (almost) the same cost with a province more or less in a sector and a
+        # slightly different utilisation (measured: highspy 1.8 against the newest).
+        for i in (PLAN_UTILISATION, PLAN_PROVINCES):
+            if i < len(cells) and _number(cells[i]) is not None:
+                tol = 0.5 if i == PLAN_UTILISATION else 1
+                assert abs(_number(cells[i]) - _number(wanted[i])) <= tol, (line, want)
+                cells[i] = wanted[i]
+        assert cells == wanted
+
+
+# Columns of the table: sector, utilisation (data, observed evaluation, plan), provinces
+# (data, plan), ...
+PLAN_UTILISATION, PLAN_PROVINCES = 3, 5
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text.rstrip("%").replace(",", ""))
+    except ValueError:
+        return None
 
 
 def test_every_reference_figure_names_its_publisher_title_year_and_where_it_was_read():
