@@ -229,9 +229,11 @@ def headline_lines(scenario: Scenario) -> list[str]:
     Examples
     --------
     >>> from optimizer import load_scenario
+    >>> import textwrap
     >>> lines = headline_lines(load_scenario())
-    >>> print(next(t for t in lines if t.startswith("solar_pv: capacity")))
-    solar_pv: capacity 998 / global demand 447 GW (DC, SolarPower Europe) = 2.23x; output 499 = 1.12x
+    >>> print(textwrap.fill(next(t for t in lines if t.startswith("solar_pv: capacity")), 80))
+    solar_pv: capacity 998 / global demand 447 GW (DC, SolarPower Europe) = 2.23x;
+    output 499 = 1.12x
     """
 
     def q(v: float) -> str:
