@@ -78,6 +78,9 @@ def data_check(scenario: Path | None) -> None:
         echo(f"\nNational balance {s.base_year} (quantities in each sector's units):")
         # n/a: no global demand figure for the sector (an optional market row).
         echo(nb.to_string(float_format=lambda v: f"{v:,.4g}", na_rep="n/a"))
+        echo("\nHeadline ratios with the basis of each figure (markets.basis):")
+        for line in summary.headline_lines(s):
+            echo(f"  {line}")
 
 
 @cli.command("run")

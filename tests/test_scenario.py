@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from optimizer import Issue, ScenarioError, load_scenario, scenario_from_frames
-from optimizer.scenario.summary import designations, national_balance
+from optimizer.model.data import ModelData
+from optimizer.scenario.summary import (
+    designations,
+    headline_lines,
+    headline_ratios,
+    national_balance,
+)
 
 # Written out rather than derived from optimizer.scenario.schema, so a schema change shows up here.
 TABLES = (
@@ -314,7 +320,7 @@ def non_utf8_file(files):
 def extra_field(files):
     line = files.row("markets.csv", sector="solar_pv", market="export") + 2
     files.replace_line("markets.csv", line, files.line("markets.csv", line) + ",oops")
-    return Expect("markets.csv", line, None, "has 9 fields but the header has 8")
+    return Expect("markets.csv", line, None, "has 10 fields but the header has 9")
 
 
 def missing_table_file(files):
@@ -415,6 +421,11 @@ def reported_without_source(files):
     return Expect("markets.csv", line, "source_id", "a reported value must cite a source_id")
 
 
+def unknown_market(files):
+    line = files.set_cell("markets.csv", "market", "global_dc", sector="solar_pv", market="global")
+    return Expect("markets.csv", line, "market", "must be one of export, global, global_alt")
+
+
 def unknown_priority_basis(files):
     line = files.set_cell(
         "priorities.csv", "basis", "rumour", region="360000", sector="solar_pv", period="2010-2012"
@@ -456,6 +467,7 @@ BAD_INPUTS = [
     reported_without_source,
     min_scale_above_plant_size,
     unknown_priority_basis,
+    unknown_market,
 ]
 
 
@@ -650,3 +662,57 @@ def test_a_priorities_file_without_a_basis_column_still_loads(files):
 
     line = next(t for t in designation_lines(scenario) if t.startswith("solar_pv 2010"))
     assert "31 of 34 regions designate it (no basis given)" in line
+
+
+def _market_row(scenario, sector: str, market: str) -> pd.Series:
+    m = scenario.markets
+    return m.loc[(m["sector"] == sector) & (m["market"] == market)].squeeze()
+
+
+def test_headline_ratios_state_each_basis_and_recompute_from_the_rows(default_scenario):
+    """PV capacity is set against global demand on DC and on AC, batteries' output in the
+    scope of the demand figure; every printed ratio is the quotient of its rows."""
+    s = default_scenario
+    h = headline_ratios(s)
+    nb = national_balance(s)
+    dc = _market_row(s, "solar_pv", "global")
+    ac = _market_row(s, "solar_pv", "global_alt")
+    assert (dc["basis"], ac["basis"]) == ("DC", "AC")
+    pv_capacity = nb.loc["solar_pv", "capacity"]
+    assert h.loc["solar_pv", "capacity_to_global_demand"] == pytest.approx(
+        pv_capacity / dc["value"]
+    )
+    assert h.loc["solar_pv", "capacity_to_global_alt"] == pytest.approx(pv_capacity / ac["value"])
+    demand = _market_row(s, "li_ion_battery", "global")
+    consumer = _market_row(s, "li_ion_battery", "output_outside_global_scope")
+    in_scope = nb.loc["li_ion_battery", "output"] - consumer["value"]
+    assert in_scope == pytest.approx(860.0)  # MIIT: power 675 + storage 185 GWh
+    assert h.loc["li_ion_battery", "output_in_scope_to_global_demand"] == pytest.approx(
+        in_scope / demand["value"]
+    )
+    lines = headline_lines(s)
+    assert f"= {pv_capacity / dc['value']:.2f}x" in lines[0] and "(DC, " in lines[0]
+    ac_line = next(t for t in lines if t.startswith("solar_pv: global demand on another"))
+    assert f"capacity {pv_capacity / ac['value']:.2f}x" in ac_line and "(AC, " in ac_line
+    scope = next(t for t in lines if t.startswith("li_ion_battery: output in the scope"))
+    assert scope.endswith(f"= {in_scope / demand['value']:.2f}x")
+
+
+def test_a_markets_file_without_basis_still_loads_and_says_so(files):
+    """The basis column is optional: older files load, and the lines say it is not stated."""
+    frame = files.read("markets.csv").drop(columns="basis")
+    files.write("markets.csv", frame)
+    s = load_scenario(files.folder)
+    line = next(t for t in headline_lines(s) if t.startswith("solar_pv: capacity"))
+    assert "(basis not stated, SolarPower Europe)" in line
+
+
+def test_reference_market_rows_do_not_reach_the_model(files, default_scenario):
+    """Rows other than ``export`` (global demand on any basis, consumer cells) leave the
+    model's inputs unchanged: dropping them gives the same exports."""
+    frame = files.read("markets.csv")
+    files.write("markets.csv", frame.loc[frame["market"] == "export"])
+    trimmed = load_scenario(files.folder)
+    before = ModelData.from_scenario(default_scenario).exports
+    after = ModelData.from_scenario(trimmed).exports
+    pd.testing.assert_series_equal(before, after)

@@ -45,7 +45,13 @@ OPTIONAL_SECTOR_PARAMETERS = (
 REGION_ATTRIBUTES = ("gdp", "financing_rate", "fiscal_capacity", "cost_factor")
 OPTIONAL_REGION_ATTRIBUTES = ("electricity_price", "wage")
 BUILDOUT_VARIABLES = ("capacity", "output", "plants")
-MARKETS = ("export", "global")
+#: ``export`` is what the model absorbs abroad; the others are reference figures for the
+#: ``data check`` headline ratios, never read by the model: ``global`` (world demand),
+#: ``global_alt`` (world demand on another basis, e.g. AC where ``global`` is DC),
+#: ``domestic_alt`` (China's demand on another basis than ``demand.csv``) and
+#: ``output_outside_global_scope`` (the part of China's output outside the scope of the
+#: ``global`` figure, e.g. consumer cells against EV and storage demand).
+MARKETS = ("export", "global", "global_alt", "domestic_alt", "output_outside_global_scope")
 #: How a sector's exports travel by sea (``sectors.cargo``) and the cargo kinds whose
 #: throughput a port may report (``ports.cargo``).
 CARGO_KINDS = ("container", "bulk", "roro")
@@ -242,6 +248,8 @@ SPECS: dict[str, TableSpec] = {
                     "market": _text(_one_of(MARKETS)),
                     "value": _quantity(),
                     "unit": _text(),
+                    # Optional free text: what the figure counts (DC, AC, EV+storage).
+                    "basis": pa.Column(str, nullable=True, required=False),
                 },
                 ("sector", "year", "market"),
             ),

@@ -162,3 +162,109 @@ def national_balance(scenario: Scenario) -> pd.DataFrame:
     out["output_to_global_demand"] = out["output"] / out["global_demand"]
     out["utilisation"] = out["output"] / out["capacity"]
     return _named(out, f"national balance {scenario.base_year}", "sector units (see capacity_unit)")
+
+
+def headline_ratios(scenario: Scenario) -> pd.DataFrame:
+    """Per sector with a global demand figure, the headline ratios with the basis of each
+    figure, so that like is compared with like.
+
+    ``global_basis`` is what the ``global`` market row counts (``markets.basis``; DC for PV,
+    EV and storage for batteries). Where a ``global_alt`` row gives world demand on another
+    basis, capacity and output are set against it too (``*_to_global_alt``; the observed
+    capacity and output keep their own basis, so these ratios mix bases unless stated).
+    Where an ``output_outside_global_scope`` row names the part of China's output outside
+    the global figure's scope (consumer cells), ``output_in_global_scope`` is output less
+    that part and ``output_in_scope_to_global_demand`` the like-for-like ratio.
+    ``domestic_alt`` is China's own demand on another basis than ``demand.csv``.
+
+    Examples
+    --------
+    >>> from optimizer import load_scenario
+    >>> h = headline_ratios(load_scenario())
+    >>> round(float(h.loc["li_ion_battery", "output_in_global_scope"]))
+    860
+    >>> h.loc["li_ion_battery", "global_basis"]
+    'EV+storage'
+    """
+    nb = national_balance(scenario)
+    m = scenario.markets
+    m = m.loc[m["year"] == scenario.base_year].set_index(["sector", "market"])
+    basis = m["basis"] if "basis" in m else pd.Series(None, index=m.index, dtype=object)
+    publisher = scenario.sources.set_index("source_id")["publisher"]
+    # The first cited source names the figure in the printed lines.
+    first_id = m["source_id"].fillna("").str.split(";").str[0].str.strip()
+    cited = first_id.map(publisher).fillna(first_id)
+
+    def column(series: pd.Series, market: str) -> pd.Series:
+        picked = series[series.index.get_level_values("market") == market]
+        return picked.droplevel("market")
+
+    out = nb.loc[nb["global_demand"].notna(), ["capacity", "output", "domestic_demand"]].copy()
+    out["global_demand"] = nb["global_demand"]
+    out["global_basis"] = column(basis, "global")
+    out["global_source"] = column(cited, "global")
+    out["capacity_to_global_demand"] = out["capacity"] / out["global_demand"]
+    out["output_to_global_demand"] = out["output"] / out["global_demand"]
+    out["global_alt"] = column(m["value"], "global_alt")
+    out["global_alt_basis"] = column(basis, "global_alt")
+    out["global_alt_source"] = column(cited, "global_alt")
+    out["capacity_to_global_alt"] = out["capacity"] / out["global_alt"]
+    out["output_to_global_alt"] = out["output"] / out["global_alt"]
+    out["output_outside_global_scope"] = column(m["value"], "output_outside_global_scope")
+    out["outside_basis"] = column(basis, "output_outside_global_scope")
+    out["outside_source"] = column(cited, "output_outside_global_scope")
+    out["output_in_global_scope"] = out["output"] - out["output_outside_global_scope"]
+    out["output_in_scope_to_global_demand"] = out["output_in_global_scope"] / out["global_demand"]
+    out["domestic_alt"] = column(m["value"], "domestic_alt")
+    out["domestic_alt_basis"] = column(basis, "domestic_alt")
+    out["domestic_alt_source"] = column(cited, "domestic_alt")
+    out["unit"] = column(m["unit"], "global")
+    return _named(out, f"headline ratios {scenario.base_year}", "sector units (see unit)")
+
+
+def headline_lines(scenario: Scenario) -> list[str]:
+    """The ``data check`` lines: capacity and output against global demand, with the basis
+    of each figure, and the like-for-like variants the data support.
+
+    Examples
+    --------
+    >>> from optimizer import load_scenario
+    >>> import textwrap
+    >>> lines = headline_lines(load_scenario())
+    >>> print(textwrap.fill(next(t for t in lines if t.startswith("solar_pv: capacity")), 80))
+    solar_pv: capacity 998 / global demand 447 GW (DC, SolarPower Europe) = 2.23x;
+    output 499 = 1.12x
+    """
+
+    def q(v: float) -> str:
+        return f"{v:,.4g}"
+
+    def basis(b: object, source: object) -> str:
+        return f"({b}, {source})" if isinstance(b, str) and b else f"(basis not stated, {source})"
+
+    lines = []
+    for r in headline_ratios(scenario).reset_index().itertuples(index=False):
+        lines.append(
+            f"{r.sector}: capacity {q(r.capacity)} / global demand {q(r.global_demand)} {r.unit} "
+            f"{basis(r.global_basis, r.global_source)} = {r.capacity_to_global_demand:.2f}x; "
+            f"output {q(r.output)} = {r.output_to_global_demand:.2f}x"
+        )
+        if pd.notna(r.global_alt):
+            lines.append(
+                f"{r.sector}: global demand on another basis {q(r.global_alt)} {r.unit} "
+                f"{basis(r.global_alt_basis, r.global_alt_source)}: capacity "
+                f"{r.capacity_to_global_alt:.2f}x, output {r.output_to_global_alt:.2f}x "
+                f"(mixed bases: capacity and output as counted in buildout.csv)"
+            )
+        if pd.notna(r.output_outside_global_scope):
+            lines.append(
+                f"{r.sector}: output in the scope of global demand {q(r.output_in_global_scope)} "
+                f"({q(r.output)} less {q(r.output_outside_global_scope)} {r.outside_basis}, "
+                f"{r.outside_source}) = {r.output_in_scope_to_global_demand:.2f}x"
+            )
+        if pd.notna(r.domestic_alt):
+            lines.append(
+                f"{r.sector}: domestic demand {q(r.domestic_demand)} as the model uses it; "
+                f"{q(r.domestic_alt)} {basis(r.domestic_alt_basis, r.domestic_alt_source)}"
+            )
+    return lines
