@@ -565,3 +565,34 @@ def test_a_tls_scheduler_is_used_with_dasks_tls_configuration(tmp_path):
             )
     assert (summary.done, summary.failed) == (4, 0)
     assert read_store(tmp_path / "s.duckdb")["runs"]["scheduler"].iloc[-1] == address
+
+
+def test_a_ctrl_c_between_a_commit_and_its_tally_still_counts_the_committed_chunk(
+    tmp_path, monkeypatch
+):
+    """Ctrl-C is held during a commit and raised right after it, possibly before the
+    driver has counted what was written: the run's record and the printed summary count
+    what the store holds, not the driver's tally."""
+    from optimizer.sweeps.driver import Interrupted
+    from optimizer.sweeps.store import Store
+
+    path = _sweep_file(tmp_path, samples=6, chunk=2)
+    store_path = tmp_path / "tally.duckdb"
+    commit = Store.commit
+    calls = []
+
+    def commit_then_ctrl_c(self, chunk, **kwargs):
+        written = commit(self, chunk, **kwargs)
+        calls.append(len(written))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # after the second chunk is in, before its tally
+        return written
+
+    monkeypatch.setattr(Store, "commit", commit_then_ctrl_c)
+    with pytest.raises(Interrupted) as info:
+        run_sweep(load_sweep(path), store_path, workers=0, progress=False)
+    tables = read_store(store_path)
+    stored = len(tables["scenarios"])
+    assert stored == sum(calls) > calls[0]
+    assert int(tables["runs"]["done"][0]) + int(tables["runs"]["failed"][0]) == stored
+    assert info.value.summary.done + info.value.summary.failed == stored

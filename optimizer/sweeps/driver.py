@@ -258,6 +258,9 @@ def run_sweep(
                 raise
             finally:
                 summary.wall_s = time.perf_counter() - t0
+                # What the store holds for this run is the truth: a Ctrl-C can land between
+                # a commit and its tally.
+                summary.done, summary.failed = store.run_counts()
                 store.finish_run(summary.done, summary.failed, skipped, summary.wall_s, outcome)
     except BaseException as exc:
         if fresh and not isinstance(exc, KeyboardInterrupt):

@@ -279,6 +279,18 @@ class Store:
         self.run = run
         return run
 
+    def run_counts(self) -> tuple[int, int]:
+        """Variants this run committed: (done, not done), counted in the store itself.
+
+        The caller's own tally can miss a chunk: a Ctrl-C held during a commit is raised
+        right after it, possibly before the caller counted what was written."""
+        done, other = self.con.execute(
+            "SELECT count(*) FILTER (WHERE status = 'done'), "
+            "count(*) FILTER (WHERE status <> 'done') FROM scenarios WHERE run = ?",
+            [self.run],
+        ).fetchone()
+        return int(done), int(other)
+
     def finish_run(self, done: int, failed: int, skipped: int, wall_s: float, outcome: str) -> None:
         self.con.execute(
             "UPDATE runs SET finished_at = current_timestamp, done = ?, failed = ?, "
