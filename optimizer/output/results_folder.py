@@ -9,7 +9,6 @@ the scenario's inputs) is refused, never replaced.
 
 from __future__ import annotations
 
-import math
 import platform
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -60,8 +59,9 @@ def manifest(scenario: Scenario, results: dict[str, Result], fmt: str) -> dict:
                 "message": r.message,
                 "objective_cny_bn_per_yr": r.objective,
                 "total_cost_cny_bn_per_yr": r.total_cost if r.status.ok else None,
-                # With lumpy plants: the LP relaxation, a lower bound on the optimum.
-                "lp_relaxation_cny_bn_per_yr": _finite_or_none(r.lp_relaxation),
+                # With lumpy plants: the LP relaxation, a lower bound on the optimum (NaN,
+                # written as null by to_json, for an LP).
+                "lp_relaxation_cny_bn_per_yr": r.lp_relaxation,
                 "solver": r.solver,
                 "backend": r.backend,
                 "alternative_optima": r.alternative_optima,
@@ -71,10 +71,6 @@ def manifest(scenario: Scenario, results: dict[str, Result], fmt: str) -> dict:
             for mode, r in results.items()
         },
     }
-
-
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
 
 
 def write_results(

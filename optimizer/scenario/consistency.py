@@ -408,18 +408,11 @@ def check_plant_scale(tables: Tables, origins: Origins) -> list[Issue]:
 
 
 def check_ports(tables: Tables, origins: Origins) -> list[Issue]:
-    """Export ports, sea distances and destination shares fit together.
-
-    - a port lies in a coastal region (exports leave by sea), and all rows of a port
-      name the same region and name;
-    - a throughput row gives a cargo kind, a throughput and its unit (or none of them:
-      the port then has no throughput limit), and the rows of one cargo kind and year
-      share one unit (their throughputs are compared with each other);
-    - every port of ``sea_distances`` is in ``ports``;
-    - the shares of a sector and year add up to at most 1 (a smaller sum is renormalised
-      over the listed destinations);
-    - with ports, every port has a distance to every destination a sector exports to.
-    """
+    """Export ports: a port lies in a coastal region (exports leave by sea), and all rows
+    of a port name the same region and name; a throughput row gives a cargo kind, a
+    throughput and its unit (or none of them: the port then has no throughput limit),
+    and the rows of one cargo kind and year share one unit (their throughputs are
+    compared with each other)."""
     issues: list[Issue] = []
     ports = tables.get("ports")
     if ports is not None and not ports.empty:
@@ -476,7 +469,13 @@ def check_ports(tables: Tables, origins: Origins) -> list[Issue]:
                     "unit",
                 )
             )
-    distances = tables.get("sea_distances")
+    return issues
+
+
+def check_sea_distances(tables: Tables, origins: Origins) -> list[Issue]:
+    """Every port of ``sea_distances`` is in ``ports``."""
+    issues: list[Issue] = []
+    ports, distances = tables.get("ports"), tables.get("sea_distances")
     if distances is not None and not distances.empty and ports is not None:
         origin = origins["sea_distances"]
         for idx in distances.index[~distances["port"].isin(ports["port"]).to_numpy()]:
@@ -488,6 +487,15 @@ def check_ports(tables: Tables, origins: Origins) -> list[Issue]:
                     "port",
                 )
             )
+    return issues
+
+
+def check_export_destinations(tables: Tables, origins: Origins) -> list[Issue]:
+    """The shares of a sector and year add up to at most 1 (a smaller sum is renormalised
+    over the listed destinations); with ports, every port has a distance to every
+    destination a sector exports to."""
+    issues: list[Issue] = []
+    ports, distances = tables.get("ports"), tables.get("sea_distances")
     shares = tables.get("export_destinations")
     if shares is not None and not shares.empty:
         origin = origins["export_destinations"]
@@ -551,6 +559,8 @@ def run_checks(tables: Tables, origins: Origins, base_year: int) -> list[Issue]:
         check_tranches,
         check_plant_scale,
         check_ports,
+        check_sea_distances,
+        check_export_destinations,
     ):
         issues.extend(check(tables, origins))
     issues.extend(check_servable(tables, origins, base_year))
