@@ -69,8 +69,18 @@ def data_check(scenario: Path | None) -> None:
     with pd.option_context("display.width", 140, "display.max_columns", 20):
         echo("\nRows per table:")
         echo(summary.table_rows(s).T.to_string(index=False))
-        echo("\nShare of value rows by quality flag:")
+        echo(f"\nShare of the {s.base_year} value rows by quality flag:")
         echo(summary.quality_shares(s).map("{:.0%}".format).to_string())
+        echo(
+            f"\nProvenance of the {s.base_year} model inputs, per table and sector "
+            "(methods: the method codes of the notes, with their rows; data/README.md "
+            "says what each does):"
+        )
+        echo(_provenance_text(summary.provenance(s)))
+        history = summary.provenance(s, "history")
+        if len(history):
+            echo(f"\nSeries kept for other years than {s.base_year} (not read by the model):")
+            echo(_provenance_text(history))
         echo("\nPriority designations (national counts and what provincial documents support):")
         for line in summary.designation_lines(s):
             echo(f"  {line}")
@@ -81,6 +91,17 @@ def data_check(scenario: Path | None) -> None:
         echo("\nHeadline ratios with the basis of each figure (markets.basis):")
         for line in summary.headline_lines(s):
             echo(f"  {line}")
+
+
+def _provenance_text(table: pd.DataFrame) -> str:
+    """The provenance table as text: shares in whole percents, rows with separators."""
+    shown = table.assign(
+        rows=table["rows"].map("{:,}".format),
+        **{q: table[q].map("{:.0%}".format) for q in ("reported", "estimated", "assumed")},
+    )
+    width = int(shown["methods"].str.len().max() or 0)
+    shown["methods"] = shown["methods"].str.ljust(width)
+    return shown.to_string(justify="left")
 
 
 @cli.command("run")

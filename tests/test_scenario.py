@@ -384,10 +384,21 @@ def unservable_sector(files):
 
 
 def base_year_without_data(files):
-    files.edit_text("scenario.toml", lambda t: t.replace("base_year = 2023", "base_year = 2024"))
+    files.edit_text("scenario.toml", lambda t: t.replace("base_year = 2023", "base_year = 2030"))
     # demand.csv and buildout.csv are both reported.
     return Expect(
-        "demand.csv", None, "year", "has no rows for base_year 2024 (years present: 2023)", count=2
+        "demand.csv", None, "year", "has no rows for base_year 2030 (years present: 2019", count=2
+    )
+
+
+def base_year_with_output_but_no_capacity(files):
+    # The shipped buildout has 2024 output (the NBS series) but capacity only for 2023.
+    files.edit_text("scenario.toml", lambda t: t.replace("base_year = 2023", "base_year = 2024"))
+    return Expect(
+        "buildout.csv",
+        None,
+        "year",
+        "has no capacity rows for base_year 2024 (years with capacity: 2023)",
     )
 
 
@@ -460,6 +471,7 @@ BAD_INPUTS = [
     negative_parameter,
     unservable_sector,
     base_year_without_data,
+    base_year_with_output_but_no_capacity,
     sector_missing_parameter,
     fractional_year,
     bad_boolean,

@@ -99,7 +99,7 @@ def base_metrics(headline: pd.DataFrame) -> dict[str, float]:
     >>> s = optimizer.load_scenario()
     >>> gap = optimizer.compare(optimizer.evaluate_observed(s), optimizer.solve(s))
     >>> round(base_metrics(gap.headline)["cost_of_non_coordination"], 1)
-    307.2
+    295.8
     """
     h = headline.set_index("metric")
     return {

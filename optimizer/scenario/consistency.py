@@ -332,6 +332,20 @@ def check_base_year(tables: Tables, origins: Origins, base_year: int) -> list[Is
                     column="year",
                 )
             )
+        elif name == "buildout":
+            # A year of the published output series alone holds no capacity to evaluate.
+            b = tables[name]
+            held = sorted(set(b.loc[b["variable"] == "capacity", "year"]))
+            if base_year not in held:
+                issues.append(
+                    Issue(
+                        origins[name].label,
+                        f"has no capacity rows for base_year {base_year} (years with "
+                        f"capacity: {', '.join(map(str, held)) or 'none'}); set base_year "
+                        "in scenario.toml",
+                        column="year",
+                    )
+                )
     return issues
 
 

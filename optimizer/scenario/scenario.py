@@ -126,9 +126,18 @@ class Scenario:
         """Regions with one column per attribute (gdp in CNY bn, financing_rate in 1/yr...).
 
         Every attribute the schema declares has a column, NaN where a region has no row
-        (a scenario without any ``fiscal_capacity`` row still has the column).
+        (a scenario without any ``fiscal_capacity`` row still has the column). An attribute
+        with rows for several years (the shipped GDP series 2015-2024) takes the base
+        year's row, else the latest earlier year's (a rate stays in force until a newer one
+        is published), else the earliest later one.
         """
-        wide = self.region_attributes.pivot(index="region", columns="attribute", values="value")
+        ra = self.region_attributes
+        # Rank each row by its distance from the base year; earlier years win ties.
+        offset = ra["year"] - self.base_year
+        rank = offset.abs() * 2 + (offset > 0)
+        chosen = ra.assign(_rank=rank).sort_values("_rank", kind="stable")
+        chosen = chosen.drop_duplicates(["region", "attribute"])
+        wide = chosen.pivot(index="region", columns="attribute", values="value")
         attributes = [*REGION_ATTRIBUTES, *OPTIONAL_REGION_ATTRIBUTES]
         wide = wide.reindex(columns=[*attributes, *(c for c in wide if c not in attributes)])
         wide.columns.name = None

@@ -206,7 +206,7 @@ SPECS: dict[str, TableSpec] = {
         ),
         TableSpec(
             "region_attributes",
-            key=("region", "attribute"),
+            key=("region", "attribute", "year"),
             schema=_schema(
                 {
                     "region": _REGION,
@@ -215,7 +215,7 @@ SPECS: dict[str, TableSpec] = {
                     "value": _quantity(),
                     "unit": _text(),
                 },
-                ("region", "attribute"),
+                ("region", "attribute", "year"),
             ),
             numeric=("year", "value"),
             integer=("year",),

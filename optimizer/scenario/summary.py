@@ -9,7 +9,7 @@ import pandas as pd
 
 from optimizer.model.results import named as _named
 from optimizer.scenario.scenario import Scenario
-from optimizer.scenario.schema import QUALITY_FLAGS
+from optimizer.scenario.schema import QUALITY_FLAGS, SPECS
 
 
 def table_rows(scenario: Scenario) -> pd.DataFrame:
@@ -25,10 +25,12 @@ def table_rows(scenario: Scenario) -> pd.DataFrame:
     return _named(pd.DataFrame({"rows": pd.Series(rows)}), "rows per table", "rows")
 
 
-def quality_shares(scenario: Scenario) -> pd.DataFrame:
+def quality_shares(scenario: Scenario, years: str = "base") -> pd.DataFrame:
     """Share of value rows flagged reported / estimated / assumed, per table and overall.
 
-    Tables without rows (an optional table left out) are not listed: they have no shares.
+    ``years`` as in :func:`provenance`: by default the base year's rows, what the model
+    reads. Tables without rows (an optional table left out) are not listed: they have no
+    shares.
 
     Examples
     --------
@@ -37,14 +39,94 @@ def quality_shares(scenario: Scenario) -> pd.DataFrame:
     >>> "capacity_tranches" in shares.index, bool(shares.notna().all().all())
     (False, True)
     """
-    counts = {}
+    p = provenance(scenario, years)
+    counts = p[list(QUALITY_FLAGS)].mul(p["rows"], axis=0).groupby(level="table", sort=False).sum()
+    counts.loc["all"] = counts.sum()
+    shares = counts.div(counts.sum(axis=1), axis=0)
+    shares.index.name = None
+    return _named(shares, f"share of value rows by quality flag ({years})", "fraction")
+
+
+#: A method code opens the ``note`` of an estimated or assumed row ("M-GEM-SUM: ...").
+_METHOD = r"^(M-[A-Z0-9]+(?:-[A-Z0-9]+)*)"
+
+
+def provenance(scenario: Scenario, years: str = "base") -> pd.DataFrame:
+    """Per table and sector (or region attribute): the value rows, the share flagged
+    reported / estimated / assumed, and the method codes of the notes, most used first.
+
+    ``years`` picks the rows of the tables keyed by year: ``"base"`` the base year's (what
+    the model reads; tables without a year all count), ``"history"`` the other years'
+    (the series kept for pathway work), ``"all"`` both.
+
+    Examples
+    --------
+    >>> from optimizer import load_scenario
+    >>> p = provenance(load_scenario())
+    >>> list(p.columns)
+    ['rows', 'reported', 'estimated', 'assumed', 'methods']
+    >>> p.loc[("buildout", "crude_steel"), "methods"]
+    'M-GEM-COUNT 28, M-GEM-FLOOR 14, M-GEM-SUM 14'
+    """
+    if years not in {"base", "history", "all"}:
+        raise ValueError(f"years must be 'base', 'history' or 'all', got {years!r}")
+    parts = []
     for name, frame in scenario.tables().items():
-        if "quality" in frame.columns and len(frame):
-            counts[name] = frame["quality"].value_counts().reindex(QUALITY_FLAGS, fill_value=0)
-    table = pd.DataFrame(counts).T
-    table.loc["all"] = table.sum()
-    shares = table.div(table.sum(axis=1), axis=0)
-    return _named(shares, "share of value rows by quality flag", "fraction")
+        if "quality" not in frame.columns or not len(frame):
+            continue
+        if "year" in SPECS[name].key and years != "all":
+            in_base = frame["year"] == scenario.base_year
+            frame = frame.loc[in_base if years == "base" else ~in_base]
+        elif years == "history":
+            continue
+        group = next((c for c in ("sector", "attribute") if c in frame.columns), None)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "table": name,
+                    "group": frame[group].astype(str) if group else "all",
+                    "quality": frame["quality"],
+                    "method": frame["note"].astype("string").str.extract(_METHOD)[0],
+                }
+            )
+        )
+    if not parts:
+        empty = pd.DataFrame(columns=["rows", *QUALITY_FLAGS, "methods"])
+        return _named(empty, f"provenance of the value rows ({years})", "rows; fraction")
+    rows = pd.concat(parts, ignore_index=True)
+    keys = ["table", "group"]
+    counts = pd.crosstab([rows["table"], rows["group"]], rows["quality"])
+    counts = counts.reindex(columns=list(QUALITY_FLAGS), fill_value=0)
+    out = counts.div(counts.sum(axis=1), axis=0)
+    out.insert(0, "rows", counts.sum(axis=1))
+
+    def listing(codes: pd.Series) -> str:
+        tally = codes.value_counts(sort=False)
+        # Most used first; ties in alphabetical order so the listing is stable.
+        order = sorted(range(len(tally)), key=lambda i: (-tally.iloc[i], tally.index[i]))
+        tally = tally.iloc[order]
+        return ", ".join(f"{code} {n}" for code, n in tally.items())
+
+    methods = rows.dropna(subset=["method"]).groupby(keys)["method"].agg(listing)
+    out["methods"] = methods.reindex(out.index).fillna("")
+    order = {name: i for i, name in enumerate(scenario.tables())}
+    out = out.sort_index(key=lambda level: level.map(order) if level.name == "table" else level)
+    out.columns.name = None
+    return _named(out, f"provenance of the value rows ({years})", "rows; fraction")
+
+
+def provenance_markdown(table: pd.DataFrame) -> str:
+    """The provenance table as ``data/README.md`` shows it (whole percents)."""
+    lines = [
+        "| table | sector or attribute | rows | reported | estimated | assumed | methods (rows) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for (name, group), r in table.iterrows():
+        lines.append(
+            f"| {name} | {group} | {r['rows']:,} | {r['reported']:.0%} | {r['estimated']:.0%} "
+            f"| {r['assumed']:.0%} | {r['methods']} |"
+        )
+    return "\n".join(lines)
 
 
 def designations(scenario: Scenario) -> pd.DataFrame:
