@@ -177,6 +177,7 @@ def _check_column(
         judged.message,
         # A message names the kind of value, its unit and range, and why it is refused.
         keys=2 * codes[judged.refused] + judged.tiny[judged.refused],
+        by_row=True,
     )
     warnings = [
         Issue(origin.label, judged.message(int(i)), origin.row(frame.index[i]), column)

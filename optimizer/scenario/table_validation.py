@@ -39,6 +39,19 @@ class Origin:
             return f"line {self.lines[int(index)]}"  # type: ignore[call-overload]
         return f"row {index}"
 
+    def row_keys(self, labels: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
+        """The number in the row name of each label (the line for a CSV file), -1 for
+        none: the order in which a table's problems are listed."""
+        labels = pd.Series(np.asarray(labels, dtype=object))
+        if self.lines is not None:
+            lines = np.asarray(self.lines)
+            known = labels.notna().to_numpy()
+            out = np.full(len(labels), -1, dtype=np.int64)
+            out[known] = lines[labels[known].astype(np.int64).to_numpy()]
+            return out
+        digits = labels.astype(str).str.replace(r"\D+", "", regex=True)
+        return pd.to_numeric(digits.where(digits != ""), errors="coerce").fillna(-1).to_numpy()
+
     def issues(
         self,
         index: pd.Index,
@@ -47,9 +60,11 @@ class Origin:
         message: Callable[[int], str],
         keys: Sequence[object] | np.ndarray | None = None,
         limit: int = KEPT,
+        by_row: bool = False,
     ) -> list[Issue]:
-        """One issue per position ``p`` (at row ``index[p]``), in the order given; past the
-        first ``limit``, :class:`~optimizer.errors.MoreIssues` count the rest by kind.
+        """One issue per position ``p`` (at row ``index[p]``), in the order given (in the
+        order of the rows' names with ``by_row``); past the first ``limit``,
+        :class:`~optimizer.errors.MoreIssues` count the rest by kind.
 
         ``message(p)`` is only called for the issues listed and once per kind counted, so
         a check of a million bad rows costs a few thousand messages. ``keys`` (one per
@@ -58,6 +73,10 @@ class Origin:
         one kind: what varies is quoted or in a trailing "(got ...)".
         """
         rows = np.asarray(positions, dtype=np.intp)
+        if by_row and len(rows) > limit:  # the first by name, as the table's list is sorted
+            order = np.argsort(self.row_keys(index[rows]), kind="stable")
+            rows = rows[order]
+            keys = None if keys is None else np.asarray(keys, dtype=object)[order]
         return self.items(
             index, rows, lambda _: column, lambda j: message(int(rows[j])), keys, limit
         )
@@ -136,7 +155,7 @@ def validate_table(
             def message(p: int, why: str = why, raw: Callable[[int], object] = raw) -> str:
                 return f"{why}: {raw(p)!r}"
 
-            issues.extend(origin.issues(frame.index, positions, column, message))
+            issues.extend(origin.issues(frame.index, positions, column, message, by_row=True))
             flagged[positions] = True
     for column in spec.boolean:
         values = frame[column].to_numpy(dtype=object)
@@ -148,6 +167,7 @@ def validate_table(
                 column,
                 lambda p, v=values: f"must be true or false, got {v[p]!r}",
                 keys=_repr_kinds(values[positions]) if len(positions) > KEPT else None,
+                by_row=True,
             )
         )
         flagged[positions] = True
@@ -297,9 +317,16 @@ def _issues_from_failures(cases: pd.DataFrame, origin: Origin, key: tuple[str, .
         np.arange(len(labels)),
         ", ".join(key),
         lambda _: "duplicate key: another row has the same values in these columns",
+        by_row=True,
     )
     cases = cases[cases["check"] != "multiple_fields_uniqueness"]
     cases = cases[~cases["check"].astype(str).str.startswith("dtype(")]  # parsers report them
+    # In the order the table's problems are listed (pandera's order varies by version), so
+    # that each check's first cases are the ones kept.
+    order = np.lexsort(
+        (cases["column"].fillna("").astype(str).to_numpy(), origin.row_keys(cases["index"]))
+    )
+    cases = cases.iloc[order]
     # Each check of each column lists its first cases; the rest are counted.
     groups = cases.groupby([cases["check"].astype(str), cases["column"].astype(str)], sort=False)
     listed = cases[(groups.cumcount() < KEPT).to_numpy()]
