@@ -88,11 +88,12 @@ def data_check(scenario: Path | None) -> None:
     """
     import pandas as pd
 
+    from optimizer.errors import count_issues
     from optimizer.scenario import summary
 
     s = _load(scenario)
     echo = click.echo
-    n = len(s.warnings)
+    n = count_issues(s.warnings)
     warned = f" ({n:,} warning{'s' if n != 1 else ''} on stderr)" if n else ""
     echo(f"Scenario '{s.name}' ({s.origin}) is valid{warned}. Base year {s.base_year}.")
     echo(f"Regions: {len(s.regions)} ({len(s.planning_regions)} take part in national planning)")
@@ -466,11 +467,11 @@ def load_scenario(path: Path | None) -> Scenario:
 
 def _load(scenario: Path | None) -> Scenario:
     """Load SCENARIO; list the values outside their plausible range on stderr (not fatal)."""
-    from optimizer.errors import format_issues
+    from optimizer.errors import count_issues, format_issues
 
     s = load_scenario(scenario)
     if s.warnings:
-        n = len(s.warnings)
+        n = count_issues(s.warnings)
         head = f"warning: {n:,} value{'s' if n != 1 else ''} outside the plausible range:"
         click.echo(format_issues(head, s.warnings), err=True)
     return s

@@ -137,7 +137,8 @@ def format_issues(
     kind, most frequent first.
 
     ``omitted`` counts further problems that are not in ``issues`` by (file, column,
-    kind), as :attr:`ScenarioError.omitted` does; they are counted with the rest.
+    kind), as :attr:`ScenarioError.omitted` does, and so does a :class:`MoreIssues` in
+    ``issues``; they are counted with the rest.
 
     Examples
     --------
@@ -149,8 +150,12 @@ def format_issues(
       ... and 3 more:
         3 x d.csv, column 'value': must be >= 0
     """
-    lines = [head, *(f"  {issue}" for issue in issues[:shown])]
-    tally = Counter((i.source, i.column, issue_kind(i)) for i in issues[shown:])
+    listed = [i for i in issues if not isinstance(i, MoreIssues)]
+    lines = [head, *(f"  {issue}" for issue in listed[:shown])]
+    tally = Counter((i.source, i.column, issue_kind(i)) for i in listed[shown:])
+    for more in issues:
+        if isinstance(more, MoreIssues):
+            tally[(more.source, more.column, more.message)] += more.count
     tally.update(omitted or {})
     if tally:
         lines.append(f"  ... and {sum(tally.values()):,} more:")
@@ -158,3 +163,14 @@ def format_issues(
             where = source if column is None else f"{source}, column '{column}'"
             lines.append(f"    {count:,} x {where}: {kind}")
     return "\n".join(lines)
+
+
+def count_issues(issues: Iterable[Issue]) -> int:
+    """How many problems ``issues`` stand for: one each, ``count`` for a :class:`MoreIssues`.
+
+    Examples
+    --------
+    >>> count_issues([Issue("d.csv", "odd"), MoreIssues("d.csv", "odd", count=41)])
+    42
+    """
+    return sum(i.count if isinstance(i, MoreIssues) else 1 for i in issues)

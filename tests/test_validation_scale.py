@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 import optimizer
+from dupopt.cli import main
 from optimizer import Issue, ScenarioError, load_scenario, scenario_from_frames
-from optimizer.errors import KEPT, MoreIssues
+from optimizer.errors import KEPT, MoreIssues, count_issues
 from optimizer.scenario.readers import read_table
 from optimizer.scenario.table_validation import Origin
 
@@ -274,3 +275,36 @@ def test_a_200k_row_invalid_table_is_validated_quickly_with_its_problems_counted
     ]
     # Linear in rows (it took minutes when it was quadratic); generous for a busy machine.
     assert elapsed < 60
+
+
+def test_implausible_values_past_the_cap_are_counted_and_the_scenario_loads(default_scenario):
+    tables = default_scenario.tables()
+    keys = tables["demand"][["region", "sector", "unit"]]
+    years = pd.DataFrame({"year": np.arange(1990, 2101)})
+    demand = keys.merge(years, how="cross").head(12_000)
+    demand = demand.assign(value=50_000.0, source_id=np.nan, quality="assumed", note="test")
+    scenario = scenario_from_frames(base_year=2023, **{**tables, "demand": demand})
+    warnings = scenario.warnings
+    assert count_issues(warnings) == 12_000
+    listed = [w for w in warnings if not isinstance(w, MoreIssues)]
+    assert [w.row for w in listed] == [f"row {i}" for i in range(KEPT)]
+    more = [w for w in warnings if isinstance(w, MoreIssues)]
+    assert sum(w.count for w in more) == 12_000 - KEPT
+    # One kind per unit (its plausible range is in the message), none with a row.
+    units = set(demand["unit"].iloc[KEPT:])
+    assert len(more) == len(units)
+    assert all(sum(f" {unit} (" in w.message for w in more) == 1 for unit in units)
+    assert all(w.row is None and w.column == "value" for w in more)
+
+
+def test_the_cli_counts_every_implausible_value_past_the_cap(default_scenario, files, capsys):
+    keys = default_scenario.demand[["region", "sector", "unit"]]
+    years = pd.DataFrame({"year": np.arange(1990, 2101)})
+    demand = keys.merge(years, how="cross").head(12_000)
+    demand = demand.assign(value=50_000.0, source_id="", quality="assumed", note="test")
+    files.write("demand.csv", demand)
+    assert main(["data", "check", str(files.folder)]) == 0
+    out, err = capsys.readouterr()
+    assert "(12,000 warnings on stderr)" in out
+    assert err.startswith("warning: 12,000 values outside the plausible range:\n")
+    assert "  ... and 11,980 more:" in err

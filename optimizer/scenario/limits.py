@@ -115,7 +115,9 @@ def check_magnitudes(
     Returns
     -------
     (errors, warnings)
-        Values the LP cannot take (refused), and values outside the plausible range.
+        Values the LP cannot take (refused), and values outside the plausible range;
+        past the first :data:`~optimizer.errors.KEPT` of a kind, a
+        :class:`~optimizer.errors.MoreIssues` counts the rest.
     """
     errors: list[Issue] = []
     warnings: list[Issue] = []
@@ -179,10 +181,14 @@ def _check_column(
         keys=2 * codes[judged.refused] + judged.tiny[judged.refused],
         by_row=True,
     )
-    warnings = [
-        Issue(origin.label, judged.message(int(i)), origin.row(frame.index[i]), column)
-        for i in np.flatnonzero(judged.warned)
-    ]
+    warnings = origin.issues(
+        frame.index,
+        np.flatnonzero(judged.warned),
+        column,
+        judged.message,
+        keys=codes[judged.warned],
+        by_row=True,
+    )
     return errors, warnings
 
 
