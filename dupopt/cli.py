@@ -11,14 +11,17 @@ import os
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
-from optimizer import __version__
 from optimizer.errors import DupoptError
 from optimizer.model.backends import BACKENDS, REGISTRY
-from optimizer.scenario import Scenario, load_scenario
+
+# pandas and the library are imported inside the commands that use them: `dupopt --help`
+# and `--version` import neither (start-up time, benchmarks/bench_startup.py).
+if TYPE_CHECKING:
+    from optimizer.scenario import Scenario
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL, EXIT_FAILED = 0, 1, 2, 3, 4
 
@@ -30,8 +33,34 @@ _SCENARIO = click.argument(
 )
 
 
+def installed_version() -> str:
+    """dupopt's version from the package metadata (nothing is imported), or the source
+    tree's ``optimizer.__version__`` where dupopt is not installed."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("dupopt")
+    except metadata.PackageNotFoundError:  # run from a checkout on PYTHONPATH
+        from optimizer import __version__
+
+        return __version__
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"dupopt {installed_version()}")
+        ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="dupopt", message="%(prog)s %(version)s")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 def cli() -> None:
     """Provincial investment-duplication optimizer.
 
@@ -57,11 +86,14 @@ def data_check(scenario: Path | None) -> None:
     there is any. Otherwise prints regions, sectors, rows per table, the share of
     reported / estimated / assumed values, priority designations and the national balance.
     """
+    import pandas as pd
+
+    from optimizer.errors import count_issues
     from optimizer.scenario import summary
 
     s = _load(scenario)
     echo = click.echo
-    n = len(s.warnings)
+    n = count_issues(s.warnings)
     warned = f" ({n:,} warning{'s' if n != 1 else ''} on stderr)" if n else ""
     echo(f"Scenario '{s.name}' ({s.origin}) is valid{warned}. Base year {s.base_year}.")
     echo(f"Regions: {len(s.regions)} ({len(s.planning_regions)} take part in national planning)")
@@ -415,6 +447,8 @@ def query_cmd(store: Path, sql: str, fmt: str) -> None:
     Example: dupopt query reports/sensitivity.duckdb "SELECT scenario,
     cost_of_non_coordination FROM scenarios ORDER BY 2 DESC LIMIT 5"
     """
+    import pandas as pd
+
     from optimizer.sweeps.store import query
 
     frame = query(store, sql)
@@ -445,13 +479,20 @@ def export(store: Path, output: Path | None) -> None:
     click.echo(f"{len(files)} tables written to {folder}")
 
 
+def load_scenario(path: Path | None) -> Scenario:
+    """:func:`optimizer.load_scenario`, imported on first use (it loads pandas)."""
+    from optimizer.scenario import load_scenario as load
+
+    return load(path)
+
+
 def _load(scenario: Path | None) -> Scenario:
     """Load SCENARIO; list the values outside their plausible range on stderr (not fatal)."""
-    from optimizer.errors import format_issues
+    from optimizer.errors import count_issues, format_issues
 
     s = load_scenario(scenario)
     if s.warnings:
-        n = len(s.warnings)
+        n = count_issues(s.warnings)
         head = f"warning: {n:,} value{'s' if n != 1 else ''} outside the plausible range:"
         click.echo(format_issues(head, s.warnings), err=True)
     return s
@@ -549,6 +590,8 @@ def non_unique_lines(s, gap) -> list[str]:
 def sector_lines(gap) -> list[str]:
     """Per sector in the last year of the model (named in the header), the observed
     buildout above the coordinated plan, units in the header."""
+    import pandas as pd
+
     year = gap.sector_summary.index.get_level_values("year").max()
     t = gap.sector_summary.xs(year, level="year")
     frames = {}

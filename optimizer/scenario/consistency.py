@@ -4,6 +4,10 @@ Each function takes the typed tables (``dict`` name -> DataFrame, as
 :func:`optimizer.scenario.table_validation.validate_table` returns them) and their
 origins, and returns a list of :class:`~optimizer.errors.Issue`; it returns early when
 its tables are absent.
+
+Every check works on whole columns (a table may have a million rows) and lists at most
+:data:`~optimizer.errors.KEPT` problems of a kind one by one, counting the rest
+(:meth:`~optimizer.scenario.table_validation.Origin.issues`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import Issue
+from optimizer.scenario.codes import pair_codes
 from optimizer.scenario.schema import (
     FRACTION_PARAMETERS,
     REGION_ATTRIBUTES,
@@ -70,20 +75,18 @@ def check_references(tables: Tables, origins: Origins) -> list[Issue]:
     ):
         if home not in tables:
             continue
-        known = set(tables[home][ref])
+        known = tables[home][ref].unique()
         for name in names:
             if name not in tables:
                 continue
             frame, origin = tables[name], origins[name]
-            for idx, value in frame.loc[~frame[ref].isin(known), ref].items():
-                issues.append(
-                    Issue(
-                        origin.label,
-                        f"unknown {ref} {value!r} (not in {home})",
-                        origin.row(idx),
-                        ref,
-                    )
-                )
+            values = frame[ref]
+            issues += origin.issues(
+                frame.index,
+                np.flatnonzero(~values.isin(known).to_numpy()),
+                ref,
+                lambda p, v=values, r=ref, h=home: f"unknown {r} {v.iat[p]!r} (not in {h})",
+            )
     return issues
 
 
@@ -113,31 +116,35 @@ def check_units(tables: Tables, origins: Origins) -> list[Issue]:
         if name not in tables or tables[name].empty:
             continue
         frame, origin = tables[name], origins[name]
-        kinds = (
-            pd.Series(source[1:], index=frame.index) if source.startswith("=") else frame[source]
-        )
+        n = len(frame)
+        kinds = np.full(n, source[1:], dtype=object) if source[0] == "=" else frame[source]
         # No sector column (region attributes): the unit depends on the kind alone.
-        sectors = frame["sector"] if "sector" in frame else pd.Series("", index=frame.index)
+        sectors = frame["sector"] if "sector" in frame else np.full(n, "", dtype=object)
         # expected_unit once per distinct (kind, sector), not once per row; a row of an
         # unknown sector (reported by check_references) is not checked.
-        pairs = list(zip(kinds, sectors, strict=True))
-        wanted = {
-            (kind, sector): expected_unit(kind, units_of.get(sector) if sector else None)
-            for kind, sector in set(pairs)
-            if not sector or sector in units_of
-        }
-        want = np.array([wanted.get(pair) for pair in pairs], dtype=object)
-        have = frame["unit"].to_numpy(dtype=object)
-        # By position: a DataFrame from a user may repeat index labels.
-        for i in np.flatnonzero(pd.notna(want) & (have != want)):
-            issues.append(
-                Issue(
-                    origin.label,
-                    f"unit {have[i]!r} does not match; expected {want[i]!r}",
-                    origin.row(frame.index[i]),
-                    "unit",
-                )
-            )
+        codes, pairs = pair_codes(kinds, sectors)
+        wanted = np.array(
+            [
+                expected_unit(kind, units_of.get(sector) if sector else None)
+                if not sector or sector in units_of
+                else None
+                for kind, sector in pairs
+            ],
+            dtype=object,
+        )
+        unit_codes, unit_names = pd.factorize(frame["unit"])
+        # Rows by position: a DataFrame from a user may repeat index labels.
+        want_code = unit_names.get_indexer(wanted)  # -1: no row has the expected unit
+        checked = pd.notna(wanted)[codes]
+        positions = np.flatnonzero(checked & (unit_codes != want_code[codes]))
+        issues += origin.issues(
+            frame.index,
+            positions,
+            "unit",
+            lambda p, have=unit_names, h=unit_codes, w=codes, want=wanted: (
+                f"unit {have[h[p]]!r} does not match; expected {want[w[p]]!r}"
+            ),
+        )
     return issues
 
 
@@ -153,45 +160,63 @@ def check_provenance(tables: Tables, origins: Origins) -> list[Issue]:
         if name not in tables or tables[name].empty:
             continue
         frame, origin = tables[name], origins[name]
+        n = len(frame)
+        # Each distinct source_id cell is split once; code -1 (an empty cell) takes the
+        # last entry, no ids.
+        cells = frame["source_id"] if "source_id" in frame else pd.Series(np.nan, frame.index)
+        codes, distinct = pd.factorize(cells)
+        ids = [_split_ids(value) for value in distinct] + [[]]
+        unknown = [
+            [i for i in cited if i not in known] if known is not None else [] for cited in ids
+        ]
+        cites = np.array([len(cited) for cited in ids])[codes]
+        quality = (
+            frame["quality"]
+            if "quality" in frame
+            else pd.Series("reported", index=frame.index, dtype=object)
+        )
+        no_note = frame["note"].isna().to_numpy() if "note" in frame else np.ones(n, bool)
         # Each row's issues in this order: unknown sources (in the order cited), a missing
-        # source, a missing note.
-        # Rows are handled by position: a DataFrame from a user may repeat index labels.
-        found: list[tuple[int, int, Issue]] = []
-        plain = frame.reset_index(drop=True)
-        ids = _split_ids_column(plain.get("source_id", pd.Series(None, index=plain.index)))
-        if known is not None:
-            cited = ids.explode().dropna()
-            for i, sid in cited[~cited.isin(known)].items():
-                message = f"source {sid!r} is not in sources"
-                issue = Issue(origin.label, message, origin.row(frame.index[i]), "source_id")
-                found.append((i, 0, issue))
-        quality = plain["quality"] if "quality" in plain else pd.Series("reported", plain.index)
-        no_note = plain["note"].isna() if "note" in plain else pd.Series(True, plain.index)
-        for order, (rows, message, column) in enumerate(
+        # source, a missing note. Rows are handled by position: a DataFrame from a user
+        # may repeat index labels.
+        per_row = np.array([len(u) for u in unknown])[codes]
+        rows0 = np.repeat(np.arange(n), per_row)
+        cited_at = np.arange(len(rows0)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+        found = [
+            (rows0, cited_at),
             (
-                (
-                    quality.isin(["reported", "estimated"]) & (ids.str.len() == 0),
-                    "a {q} value must cite a source_id",
-                    "source_id",
-                ),
-                (
-                    (quality == "estimated") & no_note,
-                    "an estimated value must state its method in note",
-                    "note",
-                ),
-                (
-                    (quality == "assumed") & no_note,
-                    "an assumed value must explain the assumption in note",
-                    "note",
-                ),
+                np.flatnonzero(quality.isin(["reported", "estimated"]).to_numpy() & (cites == 0)),
+                None,
             ),
-            start=1,
-        ):
-            for i in np.flatnonzero(rows.to_numpy()):
-                text = message.format(q=quality.iat[i])
-                issue = Issue(origin.label, text, origin.row(frame.index[i]), column)
-                found.append((i, order, issue))
-        issues.extend(issue for *_, issue in sorted(found, key=lambda f: (f[0], f[1])))
+            (np.flatnonzero((quality == "estimated").to_numpy() & no_note), None),
+            (np.flatnonzero((quality == "assumed").to_numpy() & no_note), None),
+        ]
+        rows = np.concatenate([r for r, _ in found])
+        kind = np.concatenate([np.full(len(r), k) for k, (r, _) in enumerate(found)])
+        nth = np.concatenate([c if c is not None else np.zeros(len(r), int) for r, c in found])
+        order = np.lexsort((nth, kind, rows))
+        rows, kind, nth = rows[order], kind[order], nth[order]
+
+        def message(
+            j: int, rows=rows, kind=kind, nth=nth, codes=codes, quality=quality, unknown=unknown
+        ) -> str:
+            p = rows[j]
+            if kind[j] == 0:
+                return f"source {unknown[codes[p]][nth[j]]!r} is not in sources"
+            if kind[j] == 1:
+                return f"a {quality.iat[p]} value must cite a source_id"
+            if kind[j] == 2:
+                return "an estimated value must state its method in note"
+            return "an assumed value must explain the assumption in note"
+
+        issues += origin.items(
+            frame.index,
+            rows,
+            lambda j, kind=kind: "source_id" if kind[j] < 2 else "note",
+            message,
+            # "a reported ..." and "a estimated ..." are two kinds
+            keys=np.where(kind == 1, quality.iloc[rows].to_numpy(dtype=object), kind.astype(str)),
+        )
     return issues
 
 
@@ -200,64 +225,63 @@ def check_ranges(tables: Tables, origins: Origins) -> list[Issue]:
     if "sector_parameters" not in tables:
         return []
     frame, origin = tables["sector_parameters"], origins["sector_parameters"]
-    issues = []
-    for idx, row in frame.iterrows():
-        if row["parameter"] in FRACTION_PARAMETERS and row["value"] > 1:
-            issues.append(
-                Issue(
-                    origin.label,
-                    f"{row['parameter']} is a share and must be <= 1 (got {row['value']})",
-                    origin.row(idx),
-                    "value",
-                )
-            )
-        if row["parameter"] == "asset_life" and row["value"] <= 0:
-            issues.append(
-                Issue(
-                    origin.label,
-                    f"asset_life must be > 0 years (got {row['value']})",
-                    origin.row(idx),
-                    "value",
-                )
-            )
-    return issues
+    parameter, value = frame["parameter"], frame["value"]
+    share = (parameter.isin(FRACTION_PARAMETERS) & (value > 1)).to_numpy()
+    life = ((parameter == "asset_life") & (value <= 0)).to_numpy()
+
+    def message(p: int) -> str:
+        if share[p]:
+            return f"{parameter.iat[p]} is a share and must be <= 1 (got {value.iat[p]})"
+        return f"asset_life must be > 0 years (got {value.iat[p]})"
+
+    positions = np.flatnonzero(share | life)
+    return origin.issues(
+        frame.index, positions, "value", message, keys=parameter.to_numpy(dtype=object)[positions]
+    )
 
 
 def check_completeness(tables: Tables, origins: Origins) -> list[Issue]:
     """Every sector has every parameter; every planning region has every attribute."""
     issues = []
     if "sectors" in tables and "sector_parameters" in tables:
-        have = set(
-            zip(
-                tables["sector_parameters"]["sector"],
-                tables["sector_parameters"]["parameter"],
-                strict=True,
+        params = tables["sector_parameters"]
+        lacking = _lacking(tables["sectors"]["sector"], SECTOR_PARAMETERS, params, "parameter")
+        issues += [
+            Issue(
+                origins["sector_parameters"].label,
+                f"sector {sector!r} has no row for {', '.join(names)}",
             )
-        )
-        for _idx, sector in tables["sectors"]["sector"].items():
-            lacking = [p for p in SECTOR_PARAMETERS if (sector, p) not in have]
-            if lacking:
-                issues.append(
-                    Issue(
-                        origins["sector_parameters"].label,
-                        f"sector {sector!r} has no row for {', '.join(lacking)}",
-                    )
-                )
+            for sector, names in lacking
+        ]
     if "regions" in tables and "region_attributes" in tables:
-        attrs = tables["region_attributes"]
-        have = set(zip(attrs["region"], attrs["attribute"], strict=True))
         regions = tables["regions"]
-        for code in regions.loc[regions["in_national_planning"], "region"]:
-            lacking = [a for a in REGION_ATTRIBUTES if (code, a) not in have]
-            if lacking:
-                issues.append(
-                    Issue(
-                        origins["region_attributes"].label,
-                        f"region {code} takes part in national planning but has "
-                        f"no row for {', '.join(lacking)}",
-                    )
-                )
+        planning = regions.loc[regions["in_national_planning"], "region"]
+        attrs = tables["region_attributes"]
+        issues += [
+            Issue(
+                origins["region_attributes"].label,
+                f"region {code} takes part in national planning but has "
+                f"no row for {', '.join(names)}",
+            )
+            for code, names in _lacking(planning, REGION_ATTRIBUTES, attrs, "attribute")
+        ]
     return issues
+
+
+def _lacking(
+    owners: pd.Series, names: tuple[str, ...], rows: pd.DataFrame, column: str
+) -> list[tuple[str, list[str]]]:
+    """Each owner (sector, region) without a row for some of ``names`` in ``rows``, in the
+    order of ``owners``, with those names in the order given."""
+    owner = owners.name
+    wanted = pd.MultiIndex.from_product([owners.to_numpy(), list(names)])
+    have = pd.MultiIndex.from_arrays([rows[owner].to_numpy(), rows[column].to_numpy()])
+    absent = ~wanted.isin(have).reshape(len(owners), len(names))
+    return [
+        (code, [n for n, gone in zip(names, row, strict=True) if gone])
+        for code, row in zip(owners, absent, strict=True)
+        if row.any()
+    ]
 
 
 def check_servable(tables: Tables, origins: Origins, base_year: int) -> list[Issue]:
@@ -322,7 +346,7 @@ def check_base_year(tables: Tables, origins: Origins, base_year: int) -> list[Is
     for name in ("demand", "buildout"):
         if name not in tables:
             continue
-        years = sorted(set(tables[name]["year"]))
+        years = np.unique(tables[name]["year"].to_numpy())
         if base_year not in years:
             issues.append(
                 Issue(
@@ -356,41 +380,47 @@ def check_tranches(tables: Tables, origins: Origins) -> list[Issue]:
     if "capacity_tranches" not in tables or tables["capacity_tranches"].empty:
         return []
     frame, origin = tables["capacity_tranches"], origins["capacity_tranches"]
-    issues = []
-    for (region, sector), group in frame.groupby(["region", "sector"], sort=False):
-        group = group.sort_values("tranche")
-        if list(group["tranche"]) != list(range(1, len(group) + 1)):
-            issues.append(
-                Issue(
-                    origin.label,
-                    f"tranches of {region}/{sector} must be numbered 1..{len(group)}",
-                    origin.row(group.index[0]),
-                    "tranche",
-                )
-            )
-        drops = group["cost_multiplier"].diff() < 0
-        for idx in group.index[drops.to_numpy()]:
-            issues.append(
-                Issue(
-                    origin.label,
-                    "a later tranche must not be cheaper than the "
-                    "one before (cost_multiplier falls)",
-                    origin.row(idx),
-                    "cost_multiplier",
-                )
-            )
-        unlimited = group["max_capacity"].isna().to_numpy()
-        if unlimited[:-1].any():
-            idx = group.index[np.flatnonzero(unlimited[:-1])[0]]
-            issues.append(
-                Issue(
-                    origin.label,
-                    "only the last tranche may be unlimited (empty max_capacity)",
-                    origin.row(idx),
-                    "max_capacity",
-                )
-            )
-    return issues
+    # Rows by group (region and sector, in order of appearance), then tranche.
+    group, names = pair_codes(frame["region"], frame["sector"])
+    tranche = frame["tranche"].to_numpy()
+    order = np.lexsort((tranche, group))
+    g, t = group[order], tranche[order]
+    size = np.bincount(g)
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    rank = np.arange(len(g)) - np.repeat(starts, size[g[starts]])
+    last = rank == size[g] - 1
+    # 1. Numbered 1..n: reported at the group's first tranche.
+    misnumbered = np.bincount(g, weights=(t != rank + 1)) > 0
+    numbering = starts[misnumbered[g[starts]]]
+    # 2. A tranche cheaper than the one before it.
+    cost = frame["cost_multiplier"].to_numpy()[order]
+    drops = np.flatnonzero((rank > 0) & (cost < np.r_[np.inf, cost[:-1]]))
+    # 3. An unlimited tranche that is not the last: the first of its group.
+    open_ = np.flatnonzero(frame["max_capacity"].isna().to_numpy()[order] & ~last)
+    open_ = open_[np.r_[True, g[open_][1:] != g[open_][:-1]]] if len(open_) else open_
+    # Each group's problems together, in that order (groups in order of appearance).
+    at = np.concatenate([numbering, drops, open_])
+    what = np.concatenate([np.full(len(x), k) for k, x in enumerate((numbering, drops, open_))])
+    sort = np.lexsort((at, what, g[at]))
+    at, what = at[sort], what[sort]
+    columns = ("tranche", "cost_multiplier", "max_capacity")
+
+    def message(j: int) -> str:
+        if what[j] == 0:
+            region, sector = names[g[at[j]]]
+            return f"tranches of {region}/{sector} must be numbered 1..{size[g[at[j]]]}"
+        if what[j] == 1:
+            return "a later tranche must not be cheaper than the one before (cost_multiplier falls)"
+        return "only the last tranche may be unlimited (empty max_capacity)"
+
+    return origin.items(
+        frame.index,
+        order[at],
+        lambda j: columns[what[j]],
+        message,
+        # The numbering message names its region and sector.
+        keys=np.where(what == 0, g[at], -1 - what),
+    )
 
 
 def check_plant_scale(tables: Tables, origins: Origins) -> list[Issue]:
@@ -429,79 +459,86 @@ def check_ports(tables: Tables, origins: Origins) -> list[Issue]:
     compared with each other)."""
     issues: list[Issue] = []
     ports = tables.get("ports")
-    if ports is not None and not ports.empty:
-        origin = origins["ports"]
-        if "regions" in tables:
-            coastal = tables["regions"].set_index("region")["coastal"]
-            known = ports["region"].isin(coastal.index)
-            inland = known & ~ports["region"].map(coastal).fillna(False).astype(bool)
-            for i in np.flatnonzero(inland.to_numpy()):
-                issues.append(
-                    Issue(
-                        origin.label,
-                        f"port {ports['port'].iat[i]} is in region {ports['region'].iat[i]}, "
-                        "which is not coastal (regions.coastal); exports leave by sea",
-                        origin.row(ports.index[i]),
-                        "region",
-                    )
-                )
-        for column in ("region", "name"):
-            first = ports.groupby("port")[column].transform("first")
-            for i in np.flatnonzero((ports[column] != first).to_numpy()):
-                issues.append(
-                    Issue(
-                        origin.label,
-                        f"port {ports['port'].iat[i]} has another {column} on an earlier "
-                        f"row ({first.iat[i]!r}); one port, one {column}",
-                        origin.row(ports.index[i]),
-                        column,
-                    )
-                )
-        given = ports[["cargo", "throughput", "unit"]].notna()
-        partial = given.any(axis=1) & ~given.all(axis=1)
-        for i in np.flatnonzero(partial.to_numpy()):
-            lacking = [c for c in given.columns if not given[c].iat[i]]
-            issues.append(
-                Issue(
-                    origin.label,
-                    "a throughput row needs cargo, throughput and unit (or none of them: "
-                    f"no throughput limit); {', '.join(lacking)} is empty",
-                    origin.row(ports.index[i]),
-                    lacking[0],
-                )
-            )
-        rated = ports.loc[given.all(axis=1)]
-        first_unit = rated.groupby(["cargo", "year"])["unit"].transform("first")
-        for idx in rated.index[(rated["unit"] != first_unit).to_numpy()]:
-            issues.append(
-                Issue(
-                    origin.label,
-                    f"unit {rated.at[idx, 'unit']!r} differs from {first_unit[idx]!r} of "
-                    f"another {rated.at[idx, 'cargo']} row of {rated.at[idx, 'year']}; "
-                    "throughputs of one cargo kind are compared, so they share one unit",
-                    origin.row(idx),
-                    "unit",
-                )
-            )
+    if ports is None or ports.empty:
+        return issues
+    origin, index = origins["ports"], ports.index
+    port, region = ports["port"], ports["region"]
+    # The messages name ports and regions unquoted: their kinds differ by port and region.
+    by_place = pair_codes(port, region)[0]
+    if "regions" in tables:
+        coastal = tables["regions"].set_index("region")["coastal"]
+        inland = region.isin(coastal.index) & ~region.map(coastal).fillna(False).astype(bool)
+        at = np.flatnonzero(inland.to_numpy())
+        issues += origin.issues(
+            index,
+            at,
+            "region",
+            lambda p: (
+                f"port {port.iat[p]} is in region {region.iat[p]}, "
+                "which is not coastal (regions.coastal); exports leave by sea"
+            ),
+            keys=by_place[at],
+        )
+    for column in ("region", "name"):
+        first = ports.groupby("port")[column].transform("first")
+        at = np.flatnonzero((ports[column] != first).to_numpy())
+        issues += origin.issues(
+            index,
+            at,
+            column,
+            lambda p, c=column, first=first: (
+                f"port {port.iat[p]} has another {c} on an earlier "
+                f"row ({first.iat[p]!r}); one port, one {c}"
+            ),
+            keys=by_place[at],
+        )
+    given = ports[["cargo", "throughput", "unit"]].notna()
+    empty = ~given.to_numpy()
+    at = np.flatnonzero(empty.any(axis=1) & ~empty.all(axis=1))
+
+    def lacking(j: int) -> list[str]:
+        return list(given.columns[empty[at[j]]])
+
+    issues += origin.items(
+        index,
+        at,
+        lambda j: lacking(j)[0],
+        lambda j: (
+            "a throughput row needs cargo, throughput and unit (or none of them: "
+            f"no throughput limit); {', '.join(lacking(j))} is empty"
+        ),
+        keys=empty[at] @ np.array([1, 2, 4]),  # which cells are empty
+    )
+    rated_at = np.flatnonzero(~empty.any(axis=1))
+    rated = ports.iloc[rated_at]
+    first_unit = rated.groupby(["cargo", "year"])["unit"].transform("first")
+    bad = np.flatnonzero((rated["unit"] != first_unit).to_numpy())
+    group = rated.groupby(["cargo", "year"]).ngroup().to_numpy()
+
+    def differs(j: int) -> str:
+        row = rated.iloc[bad[j]]
+        return (
+            f"unit {row['unit']!r} differs from {first_unit.iat[bad[j]]!r} of "
+            f"another {row['cargo']} row of {row['year']}; "
+            "throughputs of one cargo kind are compared, so they share one unit"
+        )
+
+    issues += origin.items(index, rated_at[bad], lambda _: "unit", differs, keys=group[bad])
     return issues
 
 
 def check_sea_distances(tables: Tables, origins: Origins) -> list[Issue]:
     """Every port of ``sea_distances`` is in ``ports``."""
-    issues: list[Issue] = []
     ports, distances = tables.get("ports"), tables.get("sea_distances")
-    if distances is not None and not distances.empty and ports is not None:
-        origin = origins["sea_distances"]
-        for idx in distances.index[~distances["port"].isin(ports["port"]).to_numpy()]:
-            issues.append(
-                Issue(
-                    origin.label,
-                    f"unknown port {distances.at[idx, 'port']!r} (not in ports)",
-                    origin.row(idx),
-                    "port",
-                )
-            )
-    return issues
+    if distances is None or distances.empty or ports is None:
+        return []
+    port = distances["port"]
+    return origins["sea_distances"].issues(
+        distances.index,
+        np.flatnonzero(~port.isin(ports["port"]).to_numpy()),
+        "port",
+        lambda p: f"unknown port {port.iat[p]!r} (not in ports)",
+    )
 
 
 def check_export_destinations(tables: Tables, origins: Origins) -> list[Issue]:
@@ -511,54 +548,57 @@ def check_export_destinations(tables: Tables, origins: Origins) -> list[Issue]:
     issues: list[Issue] = []
     ports, distances = tables.get("ports"), tables.get("sea_distances")
     shares = tables.get("export_destinations")
-    if shares is not None and not shares.empty:
-        origin = origins["export_destinations"]
-        total = shares.groupby(["sector", "year"])["share"].transform("sum")
-        last = ~shares.duplicated(["sector", "year"], keep="last")
-        for idx in shares.index[((total > 1 + SHARE_TOLERANCE) & last).to_numpy()]:
-            issues.append(
-                Issue(
-                    origin.label,
-                    f"the shares of {shares.at[idx, 'sector']} in {shares.at[idx, 'year']} add "
-                    f"up to {total[idx]:.6g}, more than 1",
-                    origin.row(idx),
-                    "share",
-                )
-            )
-        if ports is not None and not ports.empty:
-            have = set()
-            if distances is not None:
-                have = set(zip(distances["port"], distances["destination"], strict=True))
-            names = sorted(set(ports["port"]))
-            used = shares.loc[shares["share"] > 0]
-            for idx, destination in used["destination"].items():
-                lacking = [p for p in names if (p, destination) not in have]
-                if lacking:
-                    listed = ", ".join(lacking[:5]) + (
-                        f" (+{len(lacking) - 5} more)" if len(lacking) > 5 else ""
-                    )
-                    issues.append(
-                        Issue(
-                            origin.label,
-                            f"destination {destination!r} has no sea distance from port(s) "
-                            f"{listed} (sea_distances): every port needs a distance to every "
-                            "destination a sector exports to",
-                            origin.row(idx),
-                            "destination",
-                        )
-                    )
+    if shares is None or shares.empty:
+        return issues
+    origin = origins["export_destinations"]
+    total = shares.groupby(["sector", "year"])["share"].transform("sum")
+    last = ~shares.duplicated(["sector", "year"], keep="last")
+    at = np.flatnonzero(((total > 1 + SHARE_TOLERANCE) & last).to_numpy())
+    issues += origin.issues(
+        shares.index,
+        at,
+        "share",
+        lambda p: (
+            f"the shares of {shares['sector'].iat[p]} in {shares['year'].iat[p]} add "
+            f"up to {total.iat[p]:.6g}, more than 1"
+        ),
+        keys=np.arange(len(at)),  # each names its sector and year
+    )
+    if ports is None or ports.empty:
+        return issues
+    have = pd.MultiIndex.from_arrays([[], []])
+    if distances is not None:
+        have = pd.MultiIndex.from_arrays([distances["port"], distances["destination"]])
+    names = sorted(set(ports["port"]))
+    # The ports without a distance to each destination in use, once per destination.
+    destination = shares["destination"]
+    used = (shares["share"] > 0).to_numpy()
+    codes, distinct = pd.factorize(destination)
+    absent = ~pd.MultiIndex.from_product([distinct, names]).isin(have.swaplevel())
+    absent = absent.reshape(len(distinct), len(names))
+    lacking = [[p for p, gone in zip(names, row, strict=True) if gone] for row in absent]
+    at = np.flatnonzero(used & (np.array([len(x) for x in lacking], dtype=int)[codes] > 0))
+
+    def message(p: int) -> str:
+        missing = lacking[codes[p]]
+        listed = ", ".join(missing[:5]) + (
+            f" (+{len(missing) - 5} more)" if len(missing) > 5 else ""
+        )
+        return (
+            f"destination {destination.iat[p]!r} has no sea distance from port(s) "
+            f"{listed} (sea_distances): every port needs a distance to every "
+            "destination a sector exports to"
+        )
+
+    issues += origin.issues(shares.index, at, "destination", message, keys=codes[at])
     return issues
 
 
-def _split_ids_column(column: pd.Series) -> pd.Series:
-    """The source ids of each cell (``a;b`` -> ``[a, b]``), an empty list for an empty cell."""
-    return column.map(
-        lambda value: (
-            []
-            if value is None or (isinstance(value, float) and pd.isna(value))
-            else [part.strip() for part in str(value).split(";") if part.strip()]
-        )
-    )
+def _split_ids(value: object) -> list[str]:
+    """The source ids of a cell (``a;b`` -> ``[a, b]``), none for an empty cell."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return []
+    return [part.strip() for part in str(value).split(";") if part.strip()]
 
 
 def run_checks(tables: Tables, origins: Origins, base_year: int) -> list[Issue]:

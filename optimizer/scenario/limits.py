@@ -20,7 +20,7 @@ kind's ``*`` row.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import fields
 from functools import cache
 from pathlib import Path
@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import Issue
+from optimizer.scenario.codes import pair_codes
 
 if TYPE_CHECKING:
     from optimizer.scenario.parameters import ModelParameters
@@ -114,7 +115,9 @@ def check_magnitudes(
     Returns
     -------
     (errors, warnings)
-        Values the LP cannot take (refused), and values outside the plausible range.
+        Values the LP cannot take (refused), and values outside the plausible range;
+        past the first :data:`~optimizer.errors.KEPT` of a kind, a
+        :class:`~optimizer.errors.MoreIssues` counts the rest.
     """
     errors: list[Issue] = []
     warnings: list[Issue] = []
@@ -135,23 +138,57 @@ def _check_column(
     name: str, column: str, kind_from: str, frame: pd.DataFrame, origin: Origin
 ) -> tuple[list[Issue], list[Issue]]:
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(float)
-    units = frame["unit"].astype(str).to_numpy()
+    # Units and kinds are few: each distinct one is handled once (a table may have 1M rows).
+    # A missing unit or kind is left to the schema (it names the empty cell).
+    unnamed = frame["unit"].isna().to_numpy()
+    unit_codes, unit_names = pd.factorize(frame["unit"].where(~unnamed, "").astype(str))
+    unit_names = np.asarray(unit_names, dtype=object)
     if kind_from in frame:
-        kinds = frame[kind_from].astype(str)
-        what = kinds.to_numpy()
-        kinds = kinds.where(~kinds.isin(_QUANTITY_PARAMETERS), "quantity").to_numpy()
+        what_codes, what_names = pd.factorize(frame[kind_from].astype(str), use_na_sentinel=False)
+        what_names = np.asarray(what_names, dtype=object)
+        kind_names = np.where(np.isin(what_names, _QUANTITY_PARAMETERS), "quantity", what_names)
     else:
-        kinds = np.full(len(frame), kind_from, dtype=object)
         label = _WHAT_COLUMN.get(name)
         fixed = "demand" if name == "demand" else column
-        what = frame[label].astype(str).to_numpy() if label else np.full(len(frame), fixed)
-    keys = np.where(kinds == "quantity", [_PER_YEAR.sub("", u) for u in units], units)
+        if label:
+            what_codes, what_names = pd.factorize(frame[label].astype(str), use_na_sentinel=False)
+            what_names = np.asarray(what_names, dtype=object)
+        else:
+            what_codes, what_names = np.zeros(len(frame), np.intp), np.array([fixed], object)
+        kind_names = np.full(len(what_names), kind_from, dtype=object)
+    # The unit a kind is looked up by: a quantity's without "/yr"; a fixed one for some.
+    key_of_unit = np.array([_PER_YEAR.sub("", u) for u in unit_names], dtype=object)
+    codes, pairs = pair_codes(what_codes, unit_codes)
+    pair_what = np.array([w for w, _ in pairs], dtype=np.intp)
+    pair_unit = np.array([u for _, u in pairs], dtype=np.intp)
+    pair_kind = kind_names[pair_what]
+    pair_key = np.where(pair_kind == "quantity", key_of_unit[pair_unit], unit_names[pair_unit])
     for kind, unit in _FIXED_UNIT.items():
-        keys = np.where(kinds == kind, unit, keys)
-    errors, warnings = [], []
-    for i, message, fatal in _judge(values, kinds, keys, units, what):
-        issue = Issue(origin.label, message, origin.row(frame.index[i]), column)
-        (errors if fatal else warnings).append(issue)
+        pair_key = np.where(pair_kind == kind, unit, pair_key)
+    pair_row = _range_rows(pair_kind, pair_key)
+    judged = _Judged(
+        values,
+        np.where(unnamed, -1, pair_row[codes]),
+        lambda i: str(unit_names[unit_codes[i]]),
+        lambda i: str(what_names[what_codes[i]]),
+    )
+    errors = origin.issues(
+        frame.index,
+        np.flatnonzero(judged.refused),
+        column,
+        judged.message,
+        # A message names the kind of value, its unit and range, and why it is refused.
+        keys=2 * codes[judged.refused] + judged.tiny[judged.refused],
+        by_row=True,
+    )
+    warnings = origin.issues(
+        frame.index,
+        np.flatnonzero(judged.warned),
+        column,
+        judged.message,
+        keys=codes[judged.warned],
+        by_row=True,
+    )
     return errors, warnings
 
 
@@ -167,53 +204,70 @@ def check_parameters(params: ModelParameters, source: str) -> tuple[list[Issue],
     values = np.array([getattr(params, n) for n in names], dtype=float)
     kinds = np.array([f"parameters.{n}" for n in names], dtype=object)
     keys = np.full(len(names), ANY_UNIT, dtype=object)
-    units = _ranges()["unit"].to_numpy()[_range_rows(kinds, keys).clip(0)]
-    errors, warnings = [], []
-    what = np.array(names, dtype=object)
-    for i, message, fatal in _judge(values, kinds, keys, units, what):
-        (errors if fatal else warnings).append(Issue(source, message, column=kinds[i]))
+    rows = _range_rows(kinds, keys)
+    units = _ranges()["unit"].to_numpy()[rows.clip(0)]
+    judged = _Judged(values, rows, lambda i: str(units[i]), lambda i: names[i])
+    errors = [
+        Issue(source, judged.message(int(i)), column=kinds[i])
+        for i in np.flatnonzero(judged.refused)
+    ]
+    warnings = [
+        Issue(source, judged.message(int(i)), column=kinds[i])
+        for i in np.flatnonzero(judged.warned)
+    ]
     return errors, warnings
 
 
-def _judge(
-    values: np.ndarray, kinds: np.ndarray, keys: np.ndarray, units: np.ndarray, what: np.ndarray
-) -> Iterator[tuple[int, str, bool]]:
-    """(position, message, refused?) of each value outside its plausible range."""
-    rows = _range_rows(kinds, keys)
-    known = rows >= 0
-    ranges = _ranges()
-    low = np.where(known, ranges["low"].to_numpy()[rows], np.nan)
-    high = np.where(known, ranges["high"].to_numpy()[rows], np.nan)
-    generic = np.where(known, ranges["unit"].to_numpy()[rows] == ANY_UNIT, False)
-    # Negative, missing and non-finite values are reported by the parsers and the schema.
-    known &= np.isfinite(values) & (np.nan_to_num(values, nan=-1.0) >= 0)
-    with np.errstate(invalid="ignore"):
-        tiny = known & (values > 0) & (values < TOLERANCE)
-        huge = known & (values > high * HEADROOM)
-        odd = known & ~tiny & ~huge & ((values < low) | (values > high))
-    for i in np.flatnonzero(tiny | huge | odd):
-        unit = "" if units[i] in _NO_UNIT else f" {units[i]}"
-        plausible = f"{low[i]:,g} to {high[i]:,g}{unit}"
-        if generic[i]:
-            plausible += f" (no range is declared for unit {units[i]!r}; the generic one applies)"
-        got = f"(got {values[i]:,.6g}{unit})"
-        if tiny[i]:
-            message = (
-                f"{what[i]} is below the solver tolerance and cannot be told from 0; "
+class _Judged:
+    """Which values are outside their plausible range (``rows``: their row of the ranges
+    table, -1 for none), refused or only warned about, and the message for each."""
+
+    def __init__(
+        self,
+        values: np.ndarray,
+        rows: np.ndarray,
+        unit: Callable[[int], str],
+        what: Callable[[int], str],
+    ) -> None:
+        known = rows >= 0
+        ranges = _ranges()
+        self.values, self.unit, self.what = values, unit, what
+        self.low = np.where(known, ranges["low"].to_numpy()[rows], np.nan)
+        self.high = np.where(known, ranges["high"].to_numpy()[rows], np.nan)
+        self.generic = np.where(known, ranges["unit"].to_numpy()[rows] == ANY_UNIT, False)
+        # Negative, missing and non-finite values are reported by the parsers and the schema.
+        known &= np.isfinite(values) & (np.nan_to_num(values, nan=-1.0) >= 0)
+        with np.errstate(invalid="ignore"):
+            self.tiny = known & (values > 0) & (values < TOLERANCE)
+            self.huge = known & (values > self.high * HEADROOM)
+            odd = known & ~self.tiny & ~self.huge
+            self.warned = odd & ((values < self.low) | (values > self.high))
+        self.refused = self.tiny | self.huge
+
+    def message(self, i: int) -> str:
+        """What is wrong with value ``i``, with the accepted or plausible range."""
+        low, high, value, units = self.low[i], self.high[i], self.values[i], self.unit(i)
+        unit = "" if units in _NO_UNIT else f" {units}"
+        plausible = f"{low:,g} to {high:,g}{unit}"
+        if self.generic[i]:
+            plausible += f" (no range is declared for unit {units!r}; the generic one applies)"
+        got = f"(got {value:,.6g}{unit})"
+        what = self.what(i)
+        if self.tiny[i]:
+            return (
+                f"{what} is below the solver tolerance and cannot be told from 0; "
                 f"accepted: 0 or at least {TOLERANCE:,g}{unit} {got}"
             )
-        elif huge[i]:
-            message = (
-                f"{what[i]} is too large for the model to be solved reliably; accepted: up "
-                f"to {high[i] * HEADROOM:,g}{unit} (plausible: {plausible}); check the value "
+        if self.huge[i]:
+            return (
+                f"{what} is too large for the model to be solved reliably; accepted: up "
+                f"to {high * HEADROOM:,g}{unit} (plausible: {plausible}); check the value "
                 f"and its unit {got}"
             )
-        else:
-            message = (
-                f"{what[i]} is outside its plausible range {plausible} (an assumption, see "
-                f"data/README.md); check the value and its unit {got}"
-            )
-        yield int(i), message, not odd[i]
+        return (
+            f"{what} is outside its plausible range {plausible} (an assumption, see "
+            f"data/README.md); check the value and its unit {got}"
+        )
 
 
 def _range_rows(kinds: np.ndarray, keys: np.ndarray) -> np.ndarray:

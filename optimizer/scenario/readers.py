@@ -9,12 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from optimizer.errors import Issue
+from optimizer.errors import KEPT, Issue, MoreIssues, issue_kind
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -66,13 +68,9 @@ def read_table(path: Path) -> tuple[pd.DataFrame | None, list[Issue]]:
         except Exception as exc:  # pyarrow raises several types for a corrupt file
             return None, [Issue(label, f"is not a readable Parquet file: {exc}")]
     try:
-        raw = path.read_bytes()
+        return _read_csv(path, label)
     except OSError as exc:
         return None, [Issue(label, f"cannot read the file ({exc.strerror})")]
-    text, issues = _decode(raw, path)
-    if text is None:
-        return None, issues
-    return _parse_csv(text, label)
 
 
 def _decode(raw: bytes, path: Path) -> tuple[str | None, list[Issue]]:
@@ -91,44 +89,95 @@ def _decode(raw: bytes, path: Path) -> tuple[str | None, list[Issue]]:
     return text, []
 
 
-def _parse_csv(text: str, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
-    if not text.strip():
-        return None, [Issue(label, "is empty (a header row is required)")]
-    # The csv module tells us exactly which records have the wrong number of fields, and
-    # on which physical line each record starts (a quoted value may span lines).
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows, starts, line = [], [], 1
+class _Unreadable(Exception):
+    """The csv module gave up on the record starting on ``line``."""
+
+    def __init__(self, line: int, error: csv.Error):
+        super().__init__(line, error)
+        self.line, self.error = line, error
+
+
+def _scan(path: Path) -> tuple[list[str], np.ndarray, Sequence[int]]:
+    """The header, the number of fields of each further record and the physical line on
+    which each record starts, by the csv module, streamed over the file (a table may have
+    a million rows): it tells exactly which records have the wrong number of fields, and
+    a quoted value may span lines.
+
+    Raises UnicodeDecodeError for a file that is not UTF-8, and :class:`_Unreadable`.
+    """
+
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        records = csv.reader(text)
+        try:
+            header = next(records, [])
+            fields = np.fromiter(map(len, records), dtype=np.int64)
+        except csv.Error:
+            fields = None  # found again below, with its line
+        if fields is not None and records.line_num == 1 + len(fields):
+            return header, fields, range(1, len(fields) + 2)  # a record per line
+    # A record spans lines (or is unreadable): again, noting where each one starts.
+    starts, counts, line = [], [], 1
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        records = csv.reader(text)
+        try:
+            for row in records:
+                starts.append(line)
+                counts.append(len(row))
+                line = records.line_num + 1
+        except csv.Error as exc:
+            raise _Unreadable(line, exc) from None
+    if not counts:
+        return [], np.zeros(0, dtype=np.int64), []
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        header = next(csv.reader(text))
+    return header, np.array(counts[1:], dtype=np.int64), starts
+
+
+def _read_csv(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Issue]]:
+    # The csv module checks the records, pandas reads the file: neither holds the whole
+    # text in memory.
     try:
-        for row in reader:
-            rows.append(row)
-            starts.append(line)
-            line = reader.line_num + 1
-    except csv.Error as exc:
+        header, fields, starts = _scan(path)
+    except UnicodeDecodeError:
+        # Decode the whole file once more to name the byte and its line.
+        return None, _decode(path.read_bytes(), path)[1]
+    except _Unreadable as exc:
         # A cell longer than the csv module's field limit (a missing closing quote that
-        # swallows the rest of the file, or pasted text): name the line its record starts on.
-        return None, [Issue(label, _csv_problem(exc), f"line {line}")]
-    header = [h.strip() for h in rows[0]]
+        # swallows the rest of the file, or pasted text): name the line its record
+        # starts on, unless the file is not UTF-8 further on (that is said first).
+        not_text = _decode(path.read_bytes(), path)[1]
+        return None, not_text or [Issue(label, _csv_problem(exc.error), f"line {exc.line}")]
+    if len(header) <= 1 and fields.max(initial=0) <= 1:  # perhaps nothing but blanks
+        if not path.read_text(encoding="utf-8-sig").strip():
+            return None, [Issue(label, "is empty (a header row is required)")]
+    header = [h.strip() for h in header]
     issues = []
     if len(set(header)) != len(header):
         dupes = sorted({h for h in header if header.count(h) > 1})
         issues.append(Issue(label, f"header repeats column(s) {', '.join(dupes)}", "line 1"))
     if any(not h for h in header):
         issues.append(Issue(label, "header has an empty column name", "line 1"))
-    for row, start in zip(rows[1:], starts[1:], strict=True):
-        if row and len(row) != len(header):
-            issues.append(
-                Issue(
-                    label,
-                    f"has {len(row)} fields but the header has {len(header)} "
-                    "(a stray comma or an unquoted comma inside a value?)",
-                    f"line {start}",
-                )
-            )
+
+    def wrong(n: int) -> str:
+        return (
+            f"has {n} fields but the header has {len(header)} "
+            "(a stray comma or an unquoted comma inside a value?)"
+        )
+
+    # A blank line is a record without fields; it is skipped.
+    bad = np.flatnonzero((fields != 0) & (fields != len(header)))
+    issues += [Issue(label, wrong(int(fields[i])), f"line {starts[i + 1]}") for i in bad[:KEPT]]
+    rest, count = np.unique(fields[bad[KEPT:]], return_counts=True)
+    issues += [
+        MoreIssues(label, issue_kind(Issue(label, wrong(int(n)))), count=int(c))
+        for n, c in zip(rest, count, strict=True)
+    ]
     if issues:
         return None, issues
     try:
         frame = pd.read_csv(
-            io.StringIO(text),
+            path,
+            encoding="utf-8-sig",
             dtype=str,
             keep_default_na=False,
             na_values=[""],
@@ -139,8 +188,9 @@ def _parse_csv(text: str, label: str) -> tuple[pd.DataFrame | None, list[Issue]]
         return None, [Issue(label, f"is not a well-formed CSV file: {exc}")]
     frame.columns = [str(c).strip() for c in frame.columns]
     # Blank lines would shift line numbers if skipped by pandas; drop them here instead.
-    blank = frame.isna().all(axis=1)
-    frame = frame.loc[~blank]
+    blank_rows = frame.isna().all(axis=1).to_numpy()
+    if blank_rows.any():
+        frame = frame.loc[~blank_rows]
     frame.attrs["lines"] = tuple(starts[1:])  # physical line on which record i starts
     return frame, []
 

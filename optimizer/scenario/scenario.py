@@ -81,7 +81,9 @@ class Scenario:
     #: The files the scenario was read from (TOML and tables); outputs never replace them.
     inputs: tuple[Path, ...] = field(default=(), repr=False, compare=False)
     #: Values outside their plausible range (see ``data/README.md``), each located like
-    #: an error; the scenario is valid, but each deserves a second look.
+    #: an error; the scenario is valid, but each deserves a second look. Past the first
+    #: 10,000 of a kind, a :class:`~optimizer.errors.MoreIssues` counts the rest
+    #: (:func:`~optimizer.errors.count_issues` counts them all).
     warnings: tuple[Issue, ...] = field(default=(), compare=False, repr=False)
 
     # -- tables -----------------------------------------------------------------------

@@ -15,11 +15,11 @@ from importlib import metadata
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from optimizer.model.status import Status
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy is imported where it is used: the CLI reads REGISTRY for --help
+    import numpy as np
+
     from optimizer.model.lp import LinearProgram
     from optimizer.model.ties import OptimalFace
 
@@ -179,6 +179,7 @@ def within_bounds(lp: LinearProgram, values: Sequence[float]) -> np.ndarray:
     within its bounds is then optimal: it takes the one nearest zero (its value where it
     is fixed), never a zero outside its bounds.
 
+    >>> import numpy as np
     >>> import pandas as pd
     >>> from optimizer.model.lp import LinearProgram
     >>> lp = LinearProgram()
@@ -186,6 +187,8 @@ def within_bounds(lp: LinearProgram, values: Sequence[float]) -> np.ndarray:
     >>> within_bounds(lp, [np.nan, 2.5]).tolist()
     [1.0, 2.5]
     """
+    import numpy as np
+
     x = np.asarray(values, dtype=float).copy()
     missing = np.isnan(x)
     if missing.any():
