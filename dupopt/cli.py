@@ -21,6 +21,8 @@ from optimizer.model.backends import BACKENDS, REGISTRY
 # pandas and the library are imported inside the commands that use them: `dupopt --help`
 # and `--version` import neither (start-up time, benchmarks/bench_startup.py).
 if TYPE_CHECKING:
+    import pandas as pd
+
     from optimizer.scenario import Scenario
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL, EXIT_FAILED = 0, 1, 2, 3, 4
