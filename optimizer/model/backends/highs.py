@@ -8,7 +8,7 @@ import time
 import highspy
 import numpy as np
 
-from optimizer.model.backends import Solution
+from optimizer.model.backends import LP_METHODS, Solution
 from optimizer.model.lp import LinearProgram
 from optimizer.model.solver_log import captured
 from optimizer.model.status import Status
@@ -34,6 +34,42 @@ def version() -> str:
         return f"HiGHS {highspy.Highs().version()}"
 
 
+#: Columns from which ``lp_method="auto"`` solves an LP by interior point (with crossover)
+#: instead of dual simplex. Measured (benchmarks/bench_large.py, synthetic grids, one run,
+#: see docs/model.md): MEASURED_FIGURES_PLACEHOLDER
+IPM_MIN_COLUMNS = 50_000
+
+
+def lp_strategy(lp: LinearProgram, lp_method: str | None = None) -> str:
+    """The LP algorithm HiGHS is told to use for ``lp``: ``simplex`` (dual) or ``ipm``
+    (interior point, then crossover to a basic optimal solution).
+
+    ``lp_method`` ``None`` or ``"auto"`` chooses by size: interior point from
+    :data:`IPM_MIN_COLUMNS` columns, dual simplex below. A MILP is left to HiGHS's MIP
+    solver whatever is asked (``"mip"``): telling HiGHS to use simplex or interior point
+    on a MILP would make it drop the integrality.
+
+    Both reach the same optimum: crossover ends on a vertex with a basis, so the duals
+    (marginal costs) and the tie test (:func:`has_ties`) work exactly as after simplex.
+
+    >>> from optimizer.model.lp import LinearProgram
+    >>> import pandas as pd
+    >>> lp = LinearProgram()
+    >>> _ = lp.add_variables("x", pd.RangeIndex(3))
+    >>> lp_strategy(lp), lp_strategy(lp, "ipm")
+    ('simplex', 'ipm')
+    """
+    if lp_method is None:
+        lp_method = "auto"
+    if lp_method not in LP_METHODS:
+        raise ValueError(f"unknown lp_method {lp_method!r} (use one of {', '.join(LP_METHODS)})")
+    if lp.integrality().any():
+        return "mip"
+    if lp_method == "auto":
+        return "ipm" if lp.n_cols >= IPM_MIN_COLUMNS else "simplex"
+    return lp_method
+
+
 def render(
     lp: LinearProgram,
     *,
@@ -41,11 +77,14 @@ def render(
     presolve: bool | None = None,
     time_limit: float | None = None,
     mip_rel_gap: float | None = None,
+    lp_method: str | None = None,
     log: bool = False,
 ) -> highspy.Highs:
     """A ``highspy.Highs`` object holding the model (kept for re-solves with new data).
 
-    ``presolve=None`` (default) turns HiGHS presolve off for LPs and on for MILPs.
+    ``lp_method`` (``auto``, ``simplex`` or ``ipm``; None: ``auto``) is the LP algorithm
+    (:func:`lp_strategy`). ``presolve=None`` (default) chooses by measurement: off for LPs
+    solved by simplex, on for interior point and for MILPs.
     ``log=True`` turns HiGHS's log on (it writes to descriptor 1: run the model inside
     :func:`optimizer.model.solver_log.captured` to keep it off stdout, as :func:`solve` does).
     """
@@ -70,12 +109,19 @@ def render(
     with captured():
         h = highspy.Highs()
         h.setOptionValue("output_flag", log)
+        strategy = lp_strategy(lp, lp_method)
         if presolve is None:
             # Measured (benchmarks/bench_model.py): presolve off solves these LPs faster
-            # (0.55x on the default scenario, 0.87-0.95x on the 221k-column instance); MILPs
-            # keep it on, where it matters most.
-            presolve = bool(integer.any())
+            # by dual simplex (0.55x on the default scenario, 0.87-0.95x on the 221k-column
+            # instance); MILPs keep it on, where it matters most. PRESOLVE_IPM_PLACEHOLDER
+            presolve = strategy != "simplex"
         h.setOptionValue("presolve", "on" if presolve else "off")
+        if strategy != "mip":
+            h.setOptionValue("solver", strategy)
+        if strategy == "ipm":
+            # Crossover to a vertex: dupopt reads a basis (tie test, optimal face) and
+            # exact duals (marginal costs) from every LP solution.
+            h.setOptionValue("run_crossover", "on")
         if threads is not None:
             h.setOptionValue("threads", int(threads))
         if time_limit is not None:
@@ -212,6 +258,7 @@ def solve(lp: LinearProgram, **options) -> Solution:
     h = render(lp, log=True, **options)
     build_s = time.perf_counter() - t0
     sol = run(h)
+    sol.method = lp_strategy(lp, options.get("lp_method"))
     sol.timings["render_s"] = build_s
     if sol.alternative_optima:
         t0 = time.perf_counter()
