@@ -78,13 +78,13 @@ def test_auto_switches_to_interior_point_at_the_column_threshold(moderate, monke
     assert optimizer.solve(scenario, arcs=arcs).options["lp_method"] == "simplex"
 
 
-def test_interior_point_is_rendered_with_crossover_and_presolve():
+def test_interior_point_is_rendered_with_crossover_and_without_presolve():
     lp = LinearProgram()
     _ = lp.add_variables("x", pd.RangeIndex(3))
     h = highs.render(lp, lp_method="ipm")
     assert highs._option(h, "solver") == "ipm"
     assert highs._option(h, "run_crossover") == "on"
-    assert highs._option(h, "presolve") == "on"
+    assert highs._option(h, "presolve") == "off"
     h = highs.render(lp, lp_method="simplex")
     assert highs._option(h, "solver") == "simplex"
     assert highs._option(h, "presolve") == "off"

@@ -57,7 +57,7 @@ def solve(
         (1e-4), recorded in ``Result.options``. Ignored for an LP.
     presolve, threads
         HiGHS options (highs backend only). ``presolve=None`` chooses by measurement:
-        off for LPs solved by dual simplex, on for interior point and MILPs.
+        off for LPs, on for MILPs.
     lp_method
         HiGHS's LP algorithm (highs backend only): ``simplex`` (dual simplex), ``ipm``
         (interior point, then crossover to a basic solution) or ``auto`` (None: by size,
