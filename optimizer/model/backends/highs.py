@@ -92,21 +92,16 @@ def render(
     :func:`optimizer.model.solver_log.captured` to keep it off stdout, as :func:`solve` does).
     """
     a = lp.matrix("csc")
-    model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = lp.n_cols, lp.n_rows
-    model.col_cost_ = lp.cost()
-    model.col_lower_, model.col_upper_ = lp.bounds()
-    model.row_lower_, model.row_upper_ = lp.row_bounds()
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_ = a.indptr
-    model.a_matrix_.index_ = a.indices
-    model.a_matrix_.value_ = a.data
     integer = lp.integrality()
-    if integer.any():
-        model.integrality_ = [
-            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-            for i in integer
-        ]
+    arrays = (
+        lp.cost(),
+        *lp.bounds(),
+        *lp.row_bounds(),
+        a.indptr.astype(np.int32),
+        a.indices.astype(np.int32),
+        a.data,
+        integer.astype(np.int32),  # HighsVarType: 0 continuous, 1 integer
+    )
     # HiGHS prints its banner when the first Highs object is made (1.8: when the model is
     # passed with the log on): keep it off stdout.
     with captured():
@@ -132,8 +127,49 @@ def render(
             h.setOptionValue("time_limit", float(time_limit))
         if mip_rel_gap is not None:
             h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-        h.passModel(model)
+        _pass_model(h, lp, arrays)
     return h
+
+
+def _pass_model(h: highspy.Highs, lp: LinearProgram, arrays: tuple[np.ndarray, ...]) -> None:
+    """Pass the model as arrays (cost, column bounds, row bounds, CSC start, index,
+    value, integrality), in one call where highspy has it: filling a ``HighsLp`` field by
+    field converts each array element by element (0.2 s of 0.25 s at 222k columns)."""
+    cost, lower, upper, row_lower, row_upper, start, index, value, integrality = arrays
+    try:
+        h.passModel(
+            lp.n_cols,
+            lp.n_rows,
+            len(value),
+            int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize),
+            0.0,
+            cost,
+            lower,
+            upper,
+            row_lower,
+            row_upper,
+            start,
+            index,
+            value,
+            integrality,
+        )
+        return
+    except TypeError:  # a highspy without the array overload
+        pass
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = lp.n_cols, lp.n_rows
+    model.col_cost_ = cost
+    model.col_lower_, model.col_upper_ = lower, upper
+    model.row_lower_, model.row_upper_ = row_lower, row_upper
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_, model.a_matrix_.index_, model.a_matrix_.value_ = start, index, value
+    if integrality.any():
+        model.integrality_ = [
+            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+            for i in integrality
+        ]
+    h.passModel(model)
 
 
 #: Threads of HiGHS's process-wide task scheduler as dupopt last started it (None: not
