@@ -35,11 +35,11 @@ def version() -> str:
 
 
 #: Columns from which ``lp_method="auto"`` solves an LP by interior point (with crossover)
-#: instead of dual simplex. Measured on synthetic grids (min of 3 solves; one at 76k;
-#: presolve off for both): 5.8k columns simplex 0.09 s vs interior point 0.12 s; 14k
-#: 0.29 vs 0.47 s; 27k 1.01 vs 0.96 s; 76k 7.0 vs 2.5 s; 222k 71 vs 27-42 s (issue 14).
-#: The two break even near 30k columns; 50k keeps simplex where it is never slower by
-#: much. benchmarks/bench_large.py re-measures both (docs/model.md).
+#: instead of dual simplex. Measured on synthetic grids (benchmarks/bench_large.py, one
+#: run, benchmarks/results/large.md; presolve off): 27,410 columns simplex 0.48 s vs
+#: interior point 0.72 s; 75,670: 3.9 vs 2.5-3.9 s; 221,620: 53 vs 32 s. An earlier
+#: run under more load: 5.8k 0.09 vs 0.12 s, 14k 0.29 vs 0.47 s, 27k 1.01 vs 0.96 s,
+#: 76k 7.0 vs 2.5 s. They break even between 27k and 76k columns (docs/model.md).
 IPM_MIN_COLUMNS = 50_000
 
 
@@ -111,8 +111,9 @@ def render(
         if presolve is None:
             # Measured (benchmarks/bench_model.py): presolve off solves these LPs faster
             # by dual simplex (0.55x on the default scenario, 0.87-0.95x on the 221k-column
-            # instance), and by interior point too (one run each: 2.5 s off vs 3.7 s on at
-            # 76k columns, 42 s vs 59 s at 222k); MILPs keep it on, where it matters most.
+            # instance); interior point gains nothing from it (one run each: 2.5 s off vs
+            # 3.7 s on at 76k columns, 42 s vs 59 s at 222k; bench_large.py: within the
+            # run-to-run spread). MILPs keep it on, where it matters most.
             presolve = bool(integer.any())
         h.setOptionValue("presolve", "on" if presolve else "off")
         if strategy != "mip":
