@@ -20,7 +20,7 @@ import time
 import pandas as pd
 
 from optimizer.errors import Issue, ScenarioError
-from optimizer.model.backends import BACKENDS, MIP_REL_GAP, REGISTRY, get_backend
+from optimizer.model.backends import BACKENDS, LP_METHODS, MIP_REL_GAP, REGISTRY, get_backend
 from optimizer.model.formulation import build
 from optimizer.model.results import Result, collect
 from optimizer.scenario.scenario import Scenario
@@ -35,6 +35,7 @@ def solve(
     mip_rel_gap: float | None = None,
     presolve: bool | None = None,
     threads: int | None = None,
+    lp_method: str | None = None,
 ) -> Result:
     """Solve the coordinated allocation: where should capacity be?
 
@@ -57,13 +58,30 @@ def solve(
     presolve, threads
         HiGHS options (highs backend only). ``presolve=None`` chooses by measurement:
         off for LPs, on for MILPs.
+    lp_method
+        HiGHS's LP algorithm (highs backend only): ``simplex`` (dual simplex), ``ipm``
+        (interior point, then crossover to a basic solution) or ``auto`` (None: by size,
+        interior point from
+        :data:`~optimizer.model.backends.highs.IPM_MIN_COLUMNS` columns). The optimum
+        is the same; only the time differs. A MILP's own solve ignores it (its fixed
+        and relaxed LPs use it).
 
     Returns
     -------
     Result
         Status, objective and tidy result tables.
     """
-    return _run(scenario, "coordinated", backend, arcs, time_limit, mip_rel_gap, presolve, threads)
+    return _run(
+        scenario,
+        "coordinated",
+        backend,
+        arcs,
+        time_limit,
+        mip_rel_gap,
+        presolve,
+        threads,
+        lp_method,
+    )
 
 
 def evaluate_observed(
@@ -75,6 +93,7 @@ def evaluate_observed(
     mip_rel_gap: float | None = None,
     presolve: bool | None = None,
     threads: int | None = None,
+    lp_method: str | None = None,
 ) -> Result:
     """Run the same model with capacity fixed to the observed buildout.
 
@@ -85,10 +104,22 @@ def evaluate_observed(
     ``fiscal_limits_exceeded`` table says where and by how much), and the plan may then
     borrow as much as the observed buildout in that region, so both obey the same rules.
     """
-    return _run(scenario, "observed", backend, arcs, time_limit, mip_rel_gap, presolve, threads)
+    return _run(
+        scenario,
+        "observed",
+        backend,
+        arcs,
+        time_limit,
+        mip_rel_gap,
+        presolve,
+        threads,
+        lp_method,
+    )
 
 
-def _run(scenario, mode, backend, arcs, time_limit, mip_rel_gap, presolve, threads) -> Result:
+def _run(
+    scenario, mode, backend, arcs, time_limit, mip_rel_gap, presolve, threads, lp_method=None
+) -> Result:
     if backend not in BACKENDS:
         raise ScenarioError(
             [
@@ -111,6 +142,17 @@ def _run(scenario, mode, backend, arcs, time_limit, mip_rel_gap, presolve, threa
                 )
             ]
         )
+    if lp_method is not None and lp_method not in LP_METHODS:
+        raise ScenarioError(
+            [
+                Issue(
+                    "solve()",
+                    f"unknown lp_method {lp_method!r} (use one of {', '.join(LP_METHODS)})",
+                    None,
+                    "lp_method",
+                )
+            ]
+        )
     if mip_rel_gap is None:
         mip_rel_gap = MIP_REL_GAP
     elif not 0 <= mip_rel_gap < 1:
@@ -126,7 +168,11 @@ def _run(scenario, mode, backend, arcs, time_limit, mip_rel_gap, presolve, threa
         )
     try:
         options = REGISTRY[backend].options(
-            time_limit=time_limit, mip_rel_gap=mip_rel_gap, presolve=presolve, threads=threads
+            time_limit=time_limit,
+            mip_rel_gap=mip_rel_gap,
+            presolve=presolve,
+            threads=threads,
+            lp_method=lp_method,
         )
     except ValueError as exc:
         raise ScenarioError([Issue("solve()", str(exc), None, "backend")]) from None
@@ -141,6 +187,8 @@ def _run(scenario, mode, backend, arcs, time_limit, mip_rel_gap, presolve, threa
         relaxation = _price_milp(lp, sol, module, options)
     result = collect(lp, data, sol)
     result.options = {"backend": backend, **options}
+    if sol.method:
+        result.options["lp_method"] = sol.method  # what ran: auto resolved
     result.lp_relaxation = relaxation if result.status.ok else float("nan")
     return result
 

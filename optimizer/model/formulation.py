@@ -274,9 +274,18 @@ def define_production(lp: LinearProgram, data: ModelData) -> None:
 
 def define_shipments(lp: LinearProgram, data: ModelData) -> None:
     """ship[a,s,t] >= 0 along each arc a = (r -> q) of the transport network."""
-    arcs = pd.MultiIndex.from_frame(data.arcs[["from_region", "to_region"]])
-    idx = pd.MultiIndex.from_tuples(
-        [(f, q, s, t) for f, q in arcs for s in data.sectors.index for t in data.years],
+    # Arc-major, then sector, then year: the order of the former tuple list, built from
+    # positions (a Python tuple per shipment took 0.2-0.35 s at 200k columns).
+    sectors, years = pd.Index(data.sectors.index), pd.Index(data.years)
+    n_arcs, n_s, n_t = len(data.arcs), len(sectors), len(years)
+    arc = np.repeat(np.arange(n_arcs), n_s * n_t)
+    idx = pd.MultiIndex.from_arrays(
+        [
+            data.arcs["from_region"].to_numpy(object)[arc],
+            data.arcs["to_region"].to_numpy(object)[arc],
+            sectors.take(np.tile(np.repeat(np.arange(n_s), n_t), n_arcs)),
+            years.take(np.tile(np.arange(n_t), n_arcs * n_s)),
+        ],
         names=["from_region", "to_region", "sector", "year"],
     )
     lp.add_variables("shipment", idx, unit="output units", doc="shipments along arcs")

@@ -120,14 +120,16 @@ class ParametricModel:
         self.lp, self.data = lp, data
         self.base: Inputs = lp.inputs
         self.structure = active_families(data.parameters, mode)
-        self.h = highs.render(lp, threads=threads, presolve=presolve)
+        # Dual simplex whatever the size: the model is re-solved warm from its basis, which
+        # interior point would not use.
+        self.h = highs.render(lp, threads=threads, presolve=presolve, lp_method="simplex")
         self.integer = bool(lp.integrality().any())
         # MILPs: the LP relaxation, kept warm beside the MILP, for a rounded start.
         self._relaxed: highspy.Highs | None = None
         self._integer_cols = np.flatnonzero(lp.integrality())
         if self.integer:
             with lp.continuous():
-                self._relaxed = highs.render(lp, threads=threads)
+                self._relaxed = highs.render(lp, threads=threads, lp_method="simplex")
         # What HiGHS holds now: every push is the difference from these.
         self._held = self._arrays()
         self.regions = pd.Index(data.regions.index)

@@ -45,9 +45,9 @@ class Backend:
         sweep fast path, :mod:`optimizer.sweeps.fast_model`).
     milp
         Integer columns are honoured (minimum plant scale).
-    time_limit, mip_rel_gap, threads, presolve
-        Whether the ``time_limit``, ``mip_rel_gap``, ``threads`` and ``presolve`` options
-        are honoured.
+    time_limit, mip_rel_gap, threads, presolve, lp_method
+        Whether the ``time_limit``, ``mip_rel_gap``, ``threads``, ``presolve`` and
+        ``lp_method`` options are honoured.
 
     Examples
     --------
@@ -65,6 +65,7 @@ class Backend:
     mip_rel_gap: bool = True
     threads: bool = False
     presolve: bool = False
+    lp_method: bool = False
 
     def load(self) -> ModuleType:
         """Import and return the backend module."""
@@ -98,6 +99,10 @@ MIP_REL_GAP = 1e-4
 #: (benchmarks/bench_milp.py), at 1e-3 about 0.05 s.
 SWEEP_MIP_REL_GAP = 1e-3
 
+#: How the highs backend can solve an LP (``lp_method``): ``auto`` chooses by size
+#: (:func:`optimizer.model.backends.highs.lp_strategy`).
+LP_METHODS = ("auto", "simplex", "ipm")
+
 #: Every backend, by name; the first is the default.
 REGISTRY: dict[str, Backend] = {
     b.name: b
@@ -110,6 +115,7 @@ REGISTRY: dict[str, Backend] = {
             warm_updates=True,
             threads=True,
             presolve=True,
+            lp_method=True,
         ),
         Backend(
             "pyomo",
@@ -166,6 +172,9 @@ class Solution:
     #: Which columns differ between optima (:mod:`optimizer.model.ties`); None where the
     #: backend gives no basis, or none were looked for.
     face: OptimalFace | None = None
+    #: The algorithm that solved it where the backend chooses one (highs: ``simplex``,
+    #: ``ipm`` or ``mip``); "" where it does not tell.
+    method: str = ""
     #: What the solver wrote while solving (captured off stdout; see optimizer.model.solver_log).
     log: str = ""
 

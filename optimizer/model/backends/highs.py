@@ -8,7 +8,7 @@ import time
 import highspy
 import numpy as np
 
-from optimizer.model.backends import Solution
+from optimizer.model.backends import LP_METHODS, Solution
 from optimizer.model.lp import LinearProgram
 from optimizer.model.solver_log import captured
 from optimizer.model.status import Status
@@ -34,6 +34,45 @@ def version() -> str:
         return f"HiGHS {highspy.Highs().version()}"
 
 
+#: Columns from which ``lp_method="auto"`` solves an LP by interior point (with crossover)
+#: instead of dual simplex. Measured on synthetic grids (benchmarks/bench_large.py, one
+#: run, benchmarks/results/large.md; presolve off): 27,410 columns simplex 0.48 s vs
+#: interior point 0.72 s; 75,670: 3.9 vs 2.5-3.9 s; 221,620: 53 vs 32 s. An earlier
+#: run under more load: 5.8k 0.09 vs 0.12 s, 14k 0.29 vs 0.47 s, 27k 1.01 vs 0.96 s,
+#: 76k 7.0 vs 2.5 s. They break even between 27k and 76k columns (docs/model.md).
+IPM_MIN_COLUMNS = 50_000
+
+
+def lp_strategy(lp: LinearProgram, lp_method: str | None = None) -> str:
+    """The LP algorithm HiGHS is told to use for ``lp``: ``simplex`` (dual) or ``ipm``
+    (interior point, then crossover to a basic optimal solution).
+
+    ``lp_method`` ``None`` or ``"auto"`` chooses by size: interior point from
+    :data:`IPM_MIN_COLUMNS` columns, dual simplex below. A MILP is left to HiGHS's MIP
+    solver whatever is asked (``"mip"``): telling HiGHS to use simplex or interior point
+    on a MILP would make it drop the integrality.
+
+    Both reach the same optimum: crossover ends on a vertex with a basis, so the duals
+    (marginal costs) and the tie test (:func:`has_ties`) work exactly as after simplex.
+
+    >>> from optimizer.model.lp import LinearProgram
+    >>> import pandas as pd
+    >>> lp = LinearProgram()
+    >>> _ = lp.add_variables("x", pd.RangeIndex(3))
+    >>> lp_strategy(lp), lp_strategy(lp, "ipm")
+    ('simplex', 'ipm')
+    """
+    if lp_method is None:
+        lp_method = "auto"
+    if lp_method not in LP_METHODS:
+        raise ValueError(f"unknown lp_method {lp_method!r} (use one of {', '.join(LP_METHODS)})")
+    if lp.integrality().any():
+        return "mip"
+    if lp_method == "auto":
+        return "ipm" if lp.n_cols >= IPM_MIN_COLUMNS else "simplex"
+    return lp_method
+
+
 def render(
     lp: LinearProgram,
     *,
@@ -41,49 +80,97 @@ def render(
     presolve: bool | None = None,
     time_limit: float | None = None,
     mip_rel_gap: float | None = None,
+    lp_method: str | None = None,
     log: bool = False,
 ) -> highspy.Highs:
     """A ``highspy.Highs`` object holding the model (kept for re-solves with new data).
 
-    ``presolve=None`` (default) turns HiGHS presolve off for LPs and on for MILPs.
+    ``lp_method`` (``auto``, ``simplex`` or ``ipm``; None: ``auto``) is the LP algorithm
+    (:func:`lp_strategy`). ``presolve=None`` (default) chooses by measurement: off for LPs
+    (either algorithm), on for MILPs.
     ``log=True`` turns HiGHS's log on (it writes to descriptor 1: run the model inside
     :func:`optimizer.model.solver_log.captured` to keep it off stdout, as :func:`solve` does).
     """
     a = lp.matrix("csc")
-    model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = lp.n_cols, lp.n_rows
-    model.col_cost_ = lp.cost()
-    model.col_lower_, model.col_upper_ = lp.bounds()
-    model.row_lower_, model.row_upper_ = lp.row_bounds()
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.start_ = a.indptr
-    model.a_matrix_.index_ = a.indices
-    model.a_matrix_.value_ = a.data
     integer = lp.integrality()
-    if integer.any():
-        model.integrality_ = [
-            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-            for i in integer
-        ]
+    arrays = (
+        lp.cost(),
+        *lp.bounds(),
+        *lp.row_bounds(),
+        a.indptr.astype(np.int32),
+        a.indices.astype(np.int32),
+        a.data,
+        integer.astype(np.int32),  # HighsVarType: 0 continuous, 1 integer
+    )
     # HiGHS prints its banner when the first Highs object is made (1.8: when the model is
     # passed with the log on): keep it off stdout.
     with captured():
         h = highspy.Highs()
         h.setOptionValue("output_flag", log)
+        strategy = lp_strategy(lp, lp_method)
         if presolve is None:
             # Measured (benchmarks/bench_model.py): presolve off solves these LPs faster
-            # (0.55x on the default scenario, 0.87-0.95x on the 221k-column instance); MILPs
-            # keep it on, where it matters most.
+            # by dual simplex (0.55x on the default scenario, 0.87-0.95x on the 221k-column
+            # instance); interior point gains nothing from it (one run each: 2.5 s off vs
+            # 3.7 s on at 76k columns, 42 s vs 59 s at 222k; bench_large.py: within the
+            # run-to-run spread). MILPs keep it on, where it matters most.
             presolve = bool(integer.any())
         h.setOptionValue("presolve", "on" if presolve else "off")
+        if strategy != "mip":
+            h.setOptionValue("solver", strategy)
+        if strategy == "ipm":
+            # Crossover to a vertex: dupopt reads a basis (tie test, optimal face) and
+            # exact duals (marginal costs) from every LP solution.
+            h.setOptionValue("run_crossover", "on")
         if threads is not None:
             h.setOptionValue("threads", int(threads))
         if time_limit is not None:
             h.setOptionValue("time_limit", float(time_limit))
         if mip_rel_gap is not None:
             h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-        h.passModel(model)
+        _pass_model(h, lp, arrays)
     return h
+
+
+def _pass_model(h: highspy.Highs, lp: LinearProgram, arrays: tuple[np.ndarray, ...]) -> None:
+    """Pass the model as arrays (cost, column bounds, row bounds, CSC start, index,
+    value, integrality), in one call where highspy has it: filling a ``HighsLp`` field by
+    field converts each array element by element (0.2 s of 0.25 s at 222k columns)."""
+    cost, lower, upper, row_lower, row_upper, start, index, value, integrality = arrays
+    try:
+        h.passModel(
+            lp.n_cols,
+            lp.n_rows,
+            len(value),
+            int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize),
+            0.0,
+            cost,
+            lower,
+            upper,
+            row_lower,
+            row_upper,
+            start,
+            index,
+            value,
+            integrality,
+        )
+        return
+    except TypeError:  # a highspy without the array overload
+        pass
+    model = highspy.HighsLp()
+    model.num_col_, model.num_row_ = lp.n_cols, lp.n_rows
+    model.col_cost_ = cost
+    model.col_lower_, model.col_upper_ = lower, upper
+    model.row_lower_, model.row_upper_ = row_lower, row_upper
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_, model.a_matrix_.index_, model.a_matrix_.value_ = start, index, value
+    if integrality.any():
+        model.integrality_ = [
+            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+            for i in integrality
+        ]
+    h.passModel(model)
 
 
 #: Threads of HiGHS's process-wide task scheduler as dupopt last started it (None: not
@@ -212,6 +299,7 @@ def solve(lp: LinearProgram, **options) -> Solution:
     h = render(lp, log=True, **options)
     build_s = time.perf_counter() - t0
     sol = run(h)
+    sol.method = lp_strategy(lp, options.get("lp_method"))
     sol.timings["render_s"] = build_s
     if sol.alternative_optima:
         t0 = time.perf_counter()

@@ -1,0 +1,483 @@
+"""Large LPs: the old LP default (dual simplex) vs ``lp_method="auto"``, growth with size,
+a ~1M-column instance, and the model build against linopy as a peer, in one run.
+
+Instances are synthetic grids (:func:`optimizer.scenario.synthetic.synthetic_scenario`,
+seed 0, coordinated mode, an LP): three sizes for the strategies and the growth exponent,
+and ``80 x 80 x 25`` (about 1.1M columns) solved with ``auto`` alone (the old default
+would take hours there: simplex time grows about columns^2.3); if that does not solve
+within ``--time-limit``, ``56 x 56 x 22`` (about 0.5M columns) is solved as well.
+
+- Solves: each (instance, setting) runs in its own subprocess, one after the other, so
+  ``peak_rss_mb`` (``ru_maxrss``) is that solve's own and all run under the same load.
+  ``solve_s`` is HiGHS's solve (the min over ``repeats`` solves of the same model; the
+  largest sizes are solved once). Settings: ``old`` (dual simplex, presolve off: the
+  default before issue 14), ``auto`` (the default now), and on the two smaller sizes
+  ``simplex+presolve``, ``ipm`` and ``ipm+presolve`` too (interior point always with
+  crossover). Every setting's objective and allocation are compared with ``old``'s.
+- Growth: the slope of a least-squares line through log(solve_s) vs log(columns) over the
+  three sizes, for ``old`` and ``auto``.
+- Build: dupopt's build (``formulation.build`` + rendering into ``highspy``) vs linopy
+  building the same LP and exporting it to ``highspy`` (``Model.to_highspy``), min over
+  ``--build-repeats``, in one subprocess per size. The linopy peer is handed dupopt's
+  finished coefficients (each row block as linopy's own padded ``coeffs``/``vars``
+  arrays, the fastest way into linopy), so it skips the data preparation and coefficient
+  computation that dupopt's time includes: the comparison favours linopy. Its optimum is
+  checked against dupopt's on the smallest size. Needs ``pip install dupopt[bench]``;
+  without linopy the build rows say so.
+
+Usage::
+
+    python benchmarks/bench_large.py                  # the full run (about 15 min)
+    python benchmarks/bench_large.py --quick          # small grids (a minute)
+    python benchmarks/bench_large.py --builds-only    # re-measure the build comparison
+    python benchmarks/bench_large.py --fallback-only  # solve only the ~0.5M instance
+
+(``--builds-only`` and ``--fallback-only`` rewrite those parts of the last run's results,
+stamped with the time they were measured.)
+
+Writes ``benchmarks/results/large.json`` and ``benchmarks/results/large.md``
+(``large-quick.*`` with ``--quick``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+#: name -> (grid rows, grid cols, sectors)
+SIZES = {"small": (20, 20, 10), "medium": (28, 28, 14), "large": (40, 40, 20)}
+HUGE = ("huge", (80, 80, 25))
+#: Solved when ``HUGE`` does not solve within the time limit: about 0.5M columns.
+FALLBACK = ("half-huge", (56, 56, 22))
+QUICK_SIZES = {"small": (8, 8, 4), "medium": (12, 12, 6), "large": (16, 16, 8)}
+QUICK_HUGE = ("huge", (20, 20, 10))
+QUICK_FALLBACK = ("half-huge", (16, 16, 8))
+#: setting -> solve options
+SETTINGS = {
+    "old": {"lp_method": "simplex", "presolve": False},
+    "auto": {},
+    "simplex+presolve": {"lp_method": "simplex", "presolve": True},
+    "ipm": {"lp_method": "ipm", "presolve": False},
+    "ipm+presolve": {"lp_method": "ipm", "presolve": True},
+}
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _instance(shape: tuple[int, int, int]):
+    from optimizer.model.formulation import build
+    from optimizer.scenario.synthetic import synthetic_scenario
+
+    rows, cols, sectors = shape
+    scenario, arcs = synthetic_scenario(rows, cols, sectors=sectors, seed=0)
+    t0 = time.perf_counter()
+    lp, _ = build(scenario, "coordinated", arcs)
+    return lp, time.perf_counter() - t0
+
+
+def child_solve(shape, setting: str, repeats: int, time_limit: float, out: str) -> dict:
+    """One setting on one instance (inside the subprocess); saves x for the comparison."""
+    from optimizer.model.backends import highs
+
+    base = _rss_mb()
+    lp, formulate_s = _instance(shape)
+    options = dict(SETTINGS[setting], time_limit=time_limit)
+    times, sol = [], None
+    for _ in range(repeats):
+        sol = highs.solve(lp, **options)
+        times.append(sol.timings["solve_s"])
+    np.save(out, sol.x)
+    return {
+        "setting": setting,
+        "method": sol.method,
+        "columns": lp.n_cols,
+        "rows": lp.n_rows,
+        "nonzeros": int(lp.matrix().nnz),
+        "status": sol.status.value,
+        "objective": sol.objective,
+        "ties": sol.alternative_optima,
+        "formulate_s": formulate_s,
+        "render_s": sol.timings["render_s"],
+        "solve_s": min(times),
+        "solve_median_s": float(np.median(times)),
+        "repeats": repeats,
+        "ties_s": sol.timings.get("ties_s", 0.0),
+        "base_rss_mb": base,
+        "peak_rss_mb": _rss_mb(),
+    }
+
+
+def _linopy_model(lp):
+    """The LP as a linopy Model, each row block from dupopt's coefficients."""
+    import linopy
+    import pandas as pd
+    import xarray as xr
+
+    m = linopy.Model()
+    labels = []
+    for name, b in lp.variables.items():
+        coords = [pd.RangeIndex(b.size, name=f"{name}_i")]
+        v = m.add_variables(lower=b.lower, upper=b.upper, coords=coords, name=name)
+        labels.append(v.labels.values)
+    label = np.concatenate(labels)
+    rows, cols = np.concatenate(lp._rows), np.concatenate(lp._cols)
+    vals = np.concatenate(lp._vals)
+    order = np.argsort(rows, kind="stable")
+    rows, cols, vals = rows[order], label[cols[order]], vals[order]
+    bounds = np.searchsorted(rows, [c.start for c in lp.constraints.values()] + [lp.n_rows])
+    for k, (name, c) in enumerate(lp.constraints.items()):
+        r = rows[bounds[k] : bounds[k + 1]] - c.start
+        count = np.bincount(r, minlength=c.size)
+        width = max(int(count.max()), 1)
+        slot = np.arange(len(r)) - np.concatenate([[0], np.cumsum(count)[:-1]])[r]
+        var = np.full((c.size, width), -1, dtype=np.int64)
+        coef = np.full((c.size, width), np.nan)
+        var[r, slot] = cols[bounds[k] : bounds[k + 1]]
+        coef[r, slot] = vals[bounds[k] : bounds[k + 1]]
+        dim = f"{name}_i"
+        data = xr.Dataset(
+            {"coeffs": ((dim, "_term"), coef), "vars": ((dim, "_term"), var)},
+            coords={dim: pd.RangeIndex(c.size, name=dim)},
+        )
+        sense = "=" if c.sense == "==" else c.sense
+        m.add_constraints(
+            linopy.LinearExpression(data, m), sense, xr.DataArray(c.rhs, dims=[dim]), name=name
+        )
+    cost = lp.cost()
+    nz = np.flatnonzero(cost)
+    m.add_objective(
+        linopy.LinearExpression(
+            xr.Dataset({"coeffs": (("_term",), cost[nz]), "vars": (("_term",), label[nz])}), m
+        )
+    )
+    return m
+
+
+def child_build(shape, repeats: int, check: bool) -> dict:
+    """dupopt's build vs linopy's on one instance (inside the subprocess)."""
+    from optimizer.model.backends import highs
+    from optimizer.model.data import ModelData
+    from optimizer.model.formulation import build
+    from optimizer.scenario.synthetic import synthetic_scenario
+
+    rows, cols, sectors = shape
+    scenario, arcs = synthetic_scenario(rows, cols, sectors=sectors, seed=0)
+    times: dict[str, list[float]] = {"dupopt": [], "data": [], "render": [], "linopy": []}
+    lp = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        ModelData.from_scenario(scenario, "coordinated", arcs)
+        times["data"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        lp, _ = build(scenario, "coordinated", arcs)
+        t1 = time.perf_counter()
+        highs.render(lp)
+        t2 = time.perf_counter()
+        times["dupopt"].append(t2 - t0)
+        times["render"].append(t2 - t1)
+    result = {"columns": lp.n_cols}
+    try:
+        import linopy
+    except ImportError:
+        result["linopy"] = "not installed (pip install dupopt[bench])"
+    else:
+        result["linopy"] = linopy.__version__
+        _linopy_model(lp).to_highspy()  # first use: imports and caches outside the timing
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            h = _linopy_model(lp).to_highspy()
+            times["linopy"].append(time.perf_counter() - t0)
+        if check:
+            h.setOptionValue("output_flag", False)
+            h.run()
+            ours = highs.solve(lp).objective
+            result["linopy_objective_rel_diff"] = abs(
+                h.getInfo().objective_function_value - ours
+            ) / abs(ours)
+    for name, t in times.items():
+        if t:
+            result[f"{name}_s"], result[f"{name}_median_s"] = min(t), float(np.median(t))
+    return result
+
+
+def measure_builds(sizes: dict, repeats: int) -> list[dict]:
+    """The build comparison on every size, one subprocess each."""
+    builds = []
+    for i, (name, shape) in enumerate(sizes.items()):
+        b = _spawn("build", {"shape": shape, "repeats": repeats, "check": i == 0}, 1800)
+        b.update(instance=name, shape=list(shape))
+        builds.append(b)
+        print(json.dumps(b), flush=True)
+    return builds
+
+
+def _spawn(kind: str, payload: dict, timeout: float) -> dict:
+    cmd = [sys.executable, __file__, "--child", kind, json.dumps(payload)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": f"killed after {timeout:.0f} s"}
+    except subprocess.CalledProcessError as exc:
+        return {"status": "failed", "stderr": exc.stderr[-2000:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _solve_auto(name: str, shape, time_limit: float, tmp: Path) -> dict:
+    """One solve with ``auto`` in its own subprocess (the instances beyond the three sizes)."""
+    payload = {
+        "shape": shape,
+        "setting": "auto",
+        "repeats": 1,
+        "limit": time_limit,
+        "out": str(tmp / f"{name}-auto.npy"),
+    }
+    r = _spawn("solve", payload, timeout=time_limit * 3 + 600)
+    r.update(instance=name, shape=list(shape))
+    print(_solve_line(r), flush=True)
+    return r
+
+
+def slope(columns: list[float], seconds: list[float]) -> float:
+    """Growth exponent: slope of log(seconds) on log(columns) (least squares)."""
+    return float(np.polyfit(np.log(columns), np.log(seconds), 1)[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small grids only")
+    parser.add_argument("--repeat", type=int, default=3, help="solves per setting below 50k cols")
+    parser.add_argument("--build-repeats", type=int, default=3)
+    parser.add_argument("--time-limit", type=float, default=600.0, help="per solve, seconds")
+    parser.add_argument(
+        "--builds-only",
+        action="store_true",
+        help="re-measure only the build comparison, into the last run's results",
+    )
+    parser.add_argument(
+        "--fallback-only",
+        action="store_true",
+        help="solve only the ~0.5M-column fallback instance, into the last run's results",
+    )
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, payload = args.child
+        p = json.loads(payload)
+        if kind == "solve":
+            r = child_solve(tuple(p["shape"]), p["setting"], p["repeats"], p["limit"], p["out"])
+        else:
+            r = child_build(tuple(p["shape"]), p["repeats"], p["check"])
+        print(json.dumps(r))
+        return
+
+    import tempfile
+
+    sizes, huge = (QUICK_SIZES, QUICK_HUGE) if args.quick else (SIZES, HUGE)
+    out = HERE / "results"
+    suffix = "-quick" if args.quick else ""
+    if args.fallback_only:
+        # Solve only the fallback instance (auto), into the last full run's report.
+        path = out / f"large{suffix}.json"
+        report = json.loads(path.read_text())
+        name, shape = QUICK_FALLBACK if args.quick else FALLBACK
+        r = _solve_auto(name, shape, args.time_limit, Path(tempfile.mkdtemp()))
+        r["date"] = time.strftime("%Y-%m-%d %H:%M")
+        report["solves"] = [x for x in report["solves"] if x["instance"] != name] + [r]
+        path.write_text(json.dumps(report, indent=2) + "\n")
+        (out / f"large{suffix}.md").write_text(_markdown(report))
+        print(_markdown(report))
+        return
+    if args.builds_only:
+        # Re-measure the build comparison alone (dupopt and linopy side by side, as in
+        # the full run) into the last full run's report.
+        path = out / f"large{suffix}.json"
+        report = json.loads(path.read_text())
+        report["builds"] = measure_builds(sizes, args.build_repeats)
+        report["builds_date"] = time.strftime("%Y-%m-%d %H:%M")
+        path.write_text(json.dumps(report, indent=2) + "\n")
+        (out / f"large{suffix}.md").write_text(_markdown(report))
+        print(_markdown(report))
+        return
+    solves = []
+    tmp = Path(tempfile.mkdtemp(prefix="bench_large_"))
+    plan = [(name, shape) for name, shape in sizes.items()] + [huge]
+    for i, (name, shape) in enumerate(plan):
+        if name == huge[0]:
+            settings = ["auto"]
+        elif i < 2:
+            settings = list(SETTINGS)
+        else:
+            settings = ["old", "auto"]
+        ref = None
+        for setting in settings:
+            out = tmp / f"{name}-{setting}.npy"
+            payload = {
+                "shape": shape,
+                "setting": setting,
+                "repeats": 1 if name in ("large", "huge") else args.repeat,
+                "limit": args.time_limit,
+                "out": str(out),
+            }
+            r = _spawn("solve", payload, timeout=args.time_limit * 3 + 600)
+            r.update(instance=name, shape=list(shape))
+            if "objective" in r:
+                if ref is None:
+                    ref = r, np.load(out)
+                else:
+                    r["objective_rel_diff"] = abs(r["objective"] - ref[0]["objective"]) / abs(
+                        ref[0]["objective"]
+                    )
+                    r["max_abs_x_diff"] = float(np.abs(np.load(out) - ref[1]).max())
+            solves.append(r)
+            print(_solve_line(r), flush=True)
+    if solves[-1].get("status") != "optimal":
+        name, shape = QUICK_FALLBACK if args.quick else FALLBACK
+        solves.append(_solve_auto(name, shape, args.time_limit, tmp))
+    builds = measure_builds(sizes, args.build_repeats)
+    growth = {}
+    for setting in ("old", "auto"):
+        rows = [r for r in solves if r.get("setting") == setting and r["instance"] in sizes]
+        if len(rows) == 3 and all(r.get("status") == "optimal" for r in rows):
+            growth[setting] = slope([r["columns"] for r in rows], [r["solve_s"] for r in rows])
+    report = {
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": _cpus(),
+        },
+        "date": time.strftime("%Y-%m-%d"),
+        "highs": _highs_version(),
+        "solves": solves,
+        "growth_exponent": growth,
+        "builds": builds,
+    }
+    out.mkdir(exist_ok=True)
+    (out / f"large{suffix}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / f"large{suffix}.md").write_text(_markdown(report))
+    print(_markdown(report))
+
+
+def _highs_version() -> str:
+    from optimizer.model.backends import highs
+
+    return highs.version()
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def _solve_line(r: dict) -> str:
+    if "solve_s" not in r:
+        return f"{r['instance']:7s} {r.get('setting', '?'):17s} {r.get('status')}"
+    return (
+        f"{r['instance']:7s} {r['setting']:17s} ({r['method']:7s}) {r['columns']:>9,d} cols "
+        f"solve {r['solve_s']:8.2f} s  peak {r['peak_rss_mb']:6.0f} MB  {r['status']}  "
+        f"obj {r['objective']:.10g}  dx {r.get('max_abs_x_diff', 0.0):.1e}"
+    )
+
+
+def _markdown(report: dict) -> str:
+    solves, builds = report["solves"], report["builds"]
+    lines = [
+        f"Synthetic grids, seed 0, coordinated LP; {report['highs']}, "
+        f"{report['machine']['cpus']} CPUs, {report['date']}.",
+        "",
+        "| instance | setting | method | columns | nonzeros | solve s (min) | median | "
+        "peak MB | objective | rel. diff vs old | max abs x diff |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in solves:
+        if "solve_s" not in r:
+            lines.append(f"| {r['instance']} | {r.get('setting', '')} | {r['status']} |" + " |" * 8)
+            continue
+        diff = r.get("objective_rel_diff")
+        dx = r.get("max_abs_x_diff")
+        lines.append(
+            f"| {r['instance']} | {r['setting']} | {r['method']} | {r['columns']:,} | "
+            f"{r['nonzeros']:,} | {r['solve_s']:.2f} | {r['solve_median_s']:.2f} | "
+            f"{r['peak_rss_mb']:.0f} | {r['objective']:.10g} | "
+            f"{'' if diff is None else f'{diff:.1e}'} | {'' if dx is None else f'{dx:.1e}'} |"
+        )
+    lines.append("")
+    by = {(r["instance"], r.get("setting")): r for r in solves}
+    for name in dict.fromkeys(r["instance"] for r in solves):
+        old, auto = by.get((name, "old")), by.get((name, "auto"))
+        if old and auto and "solve_s" in old and "solve_s" in auto:
+            best = min(
+                (r for (n, _), r in by.items() if n == name and "solve_s" in r),
+                key=lambda r: r["solve_s"],
+            )
+            lines.append(
+                f"- {name} ({auto['columns']:,} columns): auto ({auto['method']}) is "
+                f"{old['solve_s'] / auto['solve_s']:.2f}x faster than the old default; "
+                f"best setting measured: {best['setting']} ({best['solve_s']:.2f} s, auto "
+                f"within {auto['solve_s'] / best['solve_s']:.2f}x)."
+            )
+        elif auto and "solve_s" in auto:
+            when = f" (measured {auto['date']})" if "date" in auto else ""
+            lines.append(
+                f"- {name} ({auto['columns']:,} columns, {auto['rows']:,} rows): auto "
+                f"({auto['method']}) {auto['status']} in {auto['solve_s']:.1f} s (build "
+                f"{auto['formulate_s'] + auto['render_s']:.1f} s), peak memory "
+                f"{auto['peak_rss_mb']:.0f} MB{when}."
+            )
+        elif auto:
+            lines.append(f"- {name}: auto {auto['status']}.")
+    for setting, g in report["growth_exponent"].items():
+        lines.append(f"- growth over the three sizes, {setting}: solve time ~ columns^{g:.2f}.")
+    if builds:
+        when = f" (measured {report['builds_date']})" if "builds_date" in report else ""
+        lines += [
+            "",
+            f"Model build, min of the repeats in seconds{when}:",
+            "",
+            "| instance | columns | dupopt: scenario to HiGHS model | of it data prep. | "
+            "of it rendering | linopy: finished coefficients to HiGHS model | "
+            "linopy / dupopt (whole) | linopy / dupopt rendering |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for b in builds:
+            if "dupopt_s" not in b:
+                lines.append(f"| {b['instance']} | {b.get('status')} |" + " |" * 6)
+                continue
+            if "linopy_s" in b:
+                lino = (
+                    f"{b['linopy_s']:.3f} | {b['linopy_s'] / b['dupopt_s']:.2f} | "
+                    f"{b['linopy_s'] / b['render_s']:.1f} |"
+                )
+            else:
+                lino = f"{b['linopy']} | | |"
+            lines.append(
+                f"| {b['instance']} | {b['columns']:,} | {b['dupopt_s']:.3f} | "
+                f"{b['data_s']:.3f} | {b['render_s']:.3f} | {lino}"
+            )
+        checked = [b for b in builds if "linopy_objective_rel_diff" in b]
+        if checked:
+            lines.append(
+                f"\nlinopy {checked[0]['linopy']}'s model solves to dupopt's objective on "
+                f"{checked[0]['instance']} (relative difference "
+                f"{checked[0]['linopy_objective_rel_diff']:.1e}). The linopy peer starts "
+                "from dupopt's finished coefficients, so it skips the data preparation "
+                "(shortest paths, aligned inputs) and the coefficient formulas that "
+                "dupopt's whole build includes; dupopt's rendering column starts from the "
+                "same finished coefficients."
+            )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
