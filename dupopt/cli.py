@@ -126,6 +126,19 @@ def data_check(scenario: Path | None) -> None:
 )
 @click.option("--no-report", is_flag=True, help="Write the result tables only (no maps).")
 @click.option(
+    "--figure-format",
+    type=click.Choice(["png", "svg", "both"]),
+    default="png",
+    show_default=True,
+    help="Files written per figure of the report (SVG maps are large).",
+)
+@click.option(
+    "--single-file",
+    is_flag=True,
+    help="Write the report as one self-contained report.html (images and CSV links "
+    "embedded), without a figures/ folder.",
+)
+@click.option(
     "--uncertainty",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     default=None,
@@ -153,6 +166,8 @@ def run(
     time_limit: float | None,
     mip_rel_gap: float | None,
     no_report: bool,
+    figure_format: str,
+    single_file: bool,
     uncertainty: Path | None,
     samples: int | None,
     verbose: bool,
@@ -163,7 +178,8 @@ def run(
     unmet demand, debt, cost terms, marginal costs), <OUTPUT>/comparison/* (regional gap,
     sector and region summaries, headline), <OUTPUT>/scenario/* (the inputs) and
     manifest.json; then the report: <OUTPUT>/report.html with maps and charts in
-    <OUTPUT>/figures (PNG and SVG) and the tables it shows in <OUTPUT>/tables (CSV).
+    <OUTPUT>/figures (PNG; SVG with --figure-format) and the tables it shows in
+    <OUTPUT>/tables (CSV).
     Prints the headline.
     """
     from optimizer.analysis.comparison import compare, headline_notes
@@ -214,7 +230,9 @@ def run(
         gap.uncertain_inputs = inputs_table
     draw = None
     if not no_report:
-        from geo.reports.run_report import draw_report as draw
+        from geo.reports.run_report import report_hook
+
+        draw = report_hook(figure_format, single_file)
     # Results, solver logs and report are staged together and swapped in at once.
     logs = "".join(f"=== {r.mode} ({r.solver}) ===\n{r.log}\n" for r in (coordinated, observed))
     write_results(
@@ -249,7 +267,19 @@ def run(
     "path without .duckdb for a batch store). An earlier dupopt report folder there is "
     "replaced as a whole; a folder holding anything else is refused.",
 )
-def report(results: Path, output: Path | None) -> None:
+@click.option(
+    "--figure-format",
+    type=click.Choice(["png", "svg", "both"]),
+    default="png",
+    show_default=True,
+    help="Files written per figure (SVG maps are large).",
+)
+@click.option(
+    "--single-file",
+    is_flag=True,
+    help="One self-contained report.html (images and CSV links embedded), no figures/.",
+)
+def report(results: Path, output: Path | None, figure_format: str, single_file: bool) -> None:
     """Draw the report of RESULTS, without solving.
 
     RESULTS is a folder written by `dupopt run` (maps of the gap), or a batch store
@@ -259,12 +289,16 @@ def report(results: Path, output: Path | None) -> None:
     if results.is_file():
         from geo.reports.sweep_report import render_batch_report
 
-        click.echo(f"Report: {render_batch_report(results, output)}")
+        path = render_batch_report(
+            results, output, figure_format=figure_format, single_file=single_file
+        )
+        click.echo(f"Report: {path}")
         return
     from geo.reports.run_report import render_report
 
     # Refuses a folder that is not `dupopt run` results (naming what it is instead).
-    click.echo(f"Report: {render_report(results, output)}")
+    path = render_report(results, output, figure_format=figure_format, single_file=single_file)
+    click.echo(f"Report: {path}")
 
 
 @cli.command("batch")
