@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -219,31 +220,26 @@ def run(
         click.echo("No results were written.", err=True)
         raise SystemExit(EXIT_FAILED)
     gap = compare(observed, coordinated)
-    if sweep is not None:
-        from optimizer.analysis.uncertainty import base_metrics, headline_range
-
-        # The draws run on the sweep fast path (warm re-solves): seconds for 50 draws;
-        # the base case is the headline just printed.
-        gap.headline_range = headline_range(
-            s, sweep, samples=samples, base=base_metrics(gap.headline)
-        )
-        gap.uncertain_inputs = inputs_table
-    draw = None
+    runs = {"coordinated": coordinated, "observed": observed}
+    report = nullcontext(None)
     if not no_report:
-        from geo.reports.run_report import report_hook
+        from geo.reports.run_report import early_report
 
-        draw = report_hook(figure_format, single_file)
-    # Results, solver logs and report are staged together and swapped in at once.
-    logs = "".join(f"=== {r.mode} ({r.solver}) ===\n{r.log}\n" for r in (coordinated, observed))
-    write_results(
-        folder,
-        s,
-        {"coordinated": coordinated, "observed": observed},
-        gap,
-        fmt=fmt,
-        report=draw,
-        extra_files={"solver.log": logs},
-    )
+        # The report's figures are drawn in the background while the range is solved.
+        report = early_report(s, runs, gap, figure_format, single_file)
+    with report as draw:
+        if sweep is not None:
+            from optimizer.analysis.uncertainty import base_metrics, headline_range
+
+            # The draws run on the sweep fast path (warm re-solves): seconds for 50 draws;
+            # the base case is the headline just printed.
+            gap.headline_range = headline_range(
+                s, sweep, samples=samples, base=base_metrics(gap.headline)
+            )
+            gap.uncertain_inputs = inputs_table
+        # Results, solver logs and report are staged together and swapped in at once.
+        logs = "".join(f"=== {r.mode} ({r.solver}) ===\n{r.log}\n" for r in runs.values())
+        write_results(folder, s, runs, gap, fmt=fmt, report=draw, extra_files={"solver.log": logs})
     notes = headline_notes(gap.headline)  # unmet demand, fiscal limits exceeded
     if gap.headline_range is not None:
         from optimizer.analysis.uncertainty import range_sentence

@@ -77,6 +77,7 @@ __all__ = [
     "map_axes",
     "map_layers",
     "map_overlays",
+    "map_page",
     "region_figure",
     "regions_bar",
     "save_figure",
@@ -618,10 +619,16 @@ def china_axes_map(
                 handleheight=1.1,
                 borderaxespad=0.2,
             ).set_in_layout(False)  # inside the map's box: nothing for the layout to measure
-    if colorbar:
+    cax = getattr(ax, "colorbar_axes", None)  # a fixed place for it (map_page)
+    if colorbar and cax is not None:
+        cbar = ax.get_figure(root=True).colorbar(mappable, cax=cax, orientation="horizontal")
+    elif colorbar:
         kw = {"orientation": "horizontal", "shrink": 0.62, "aspect": 32, "pad": 0.015}
         kw.update(colorbar_kw or {})
         cbar = ax.get_figure(root=True).colorbar(mappable, ax=ax, **kw)
+    elif cax is not None:
+        cax.set_visible(False)
+    if colorbar:
         cbar.set_label(label)
         cbar.outline.set_linewidth(0.4)
         cbar.ax.tick_params(width=0.5, length=2.5)
@@ -825,6 +832,57 @@ def _estimated(frame: pd.DataFrame) -> pd.Series:
     return quality.isin(["estimated", "assumed"])
 
 
+#: Fixed layout of a page of maps (inches): the title band, each panel's title band and
+#: the band under each map for its colourbar, ticks and label.
+PAGE_TITLE_IN, PANEL_TITLE_IN, COLORBAR_IN = 0.5, 0.32, 0.62
+
+
+def map_page(
+    figsize: tuple[float, float], title: str | None, nrows: int = 2, ncols: int = 2
+) -> tuple[Figure, np.ndarray]:
+    """A page of maps on a fixed grid, with a colourbar axes under each map.
+
+    No layout engine: the positions are set by construction (every map page has the same
+    bands), so drawing the page measures no text, the costliest part of a constrained
+    layout. Each map axes carries its colourbar axes as ``colorbar_axes``, which
+    :func:`china_axes_map` fills (or hides). Call inside ``rc_context(STYLE)``.
+
+    Returns
+    -------
+    tuple
+        The figure and an ``nrows x ncols`` array of map axes.
+
+    Examples
+    --------
+    >>> fig, axes = map_page((10, 8.6), "Title")
+    >>> axes.shape, fig.get_layout_engine() is None, len(fig.axes)
+    ((2, 2), True, 8)
+    """
+    w, h = (round(x, 1) for x in figsize)
+    fig = Figure(figsize=(w, h))
+    cell_w, cell_h = w / ncols, (h - PAGE_TITLE_IN) / nrows
+    map_h = cell_h - PANEL_TITLE_IN - COLORBAR_IN
+    axes = np.empty((nrows, ncols), dtype=object)
+    for i in range(nrows):
+        for j in range(ncols):
+            left = j * cell_w
+            bottom = h - PAGE_TITLE_IN - (i + 1) * cell_h
+            ax = fig.add_axes(
+                ((left + 0.08) / w, (bottom + COLORBAR_IN) / h, (cell_w - 0.16) / w, map_h / h)
+            )
+            ax.set_anchor("N")  # an equal-aspect map hugs its title
+            bar_w = 0.62 * cell_w
+            cax = fig.add_axes(
+                ((left + (cell_w - bar_w) / 2) / w, (bottom + 0.43) / h, bar_w / w, 0.11 / h)
+            )
+            cax.set_label("<colorbar>")
+            ax.colorbar_axes = cax
+            axes[i, j] = ax
+    if title:
+        fig.suptitle(title, y=1 - 0.12 / h, va="top")
+    return fig, axes
+
+
 def new_figure(figsize: tuple[float, float], title: str | None = None) -> Figure:
     """A constrained-layout figure with the bold suptitle; call inside ``rc_context(STYLE)``."""
     # Whole tenths of an inch: a whole number of pixels at 150 dpi.
@@ -920,8 +978,7 @@ def sector_figure(
         if chosen_year is not None:
             title += f", {chosen_year}"
     with mpl.rc_context(STYLE):
-        fig = new_figure((10, 8.6), title)
-        axes = fig.subplots(2, 2)
+        fig, axes = map_page((10, 8.6), title)
         panels = [
             (
                 axes[0, 0],
@@ -1048,13 +1105,12 @@ def region_figure(
     debt_hi = float(np.nanmax([debt.max(), 0.0]))
 
     with mpl.rc_context(STYLE):
-        fig = new_figure((10, 8.6))
-        fig.suptitle(
+        fig, axes = map_page(
+            (10, 8.6),
             title
             or "Regions: debt tied to stranded capacity, duplication and specialisation"
             + _year_suffix(region_summary),
         )
-        axes = fig.subplots(2, 2)
         china_axes_map(
             axes[0, 0],
             debt,

@@ -238,8 +238,9 @@ def test_plotting_stays_out_of_the_optimizer():
 
 
 def test_a_figure_is_laid_out_once_whatever_it_is_saved_as(run, layers, tmp_path, monkeypatch):
-    """The constrained layout (the costly part of saving a map page) runs once: the SVG
-    reuses the PNG's positions, which is what the hover layer of the report relies on."""
+    """A chart's constrained layout (the costly part of saving) runs once: the SVG reuses
+    the PNG's positions. A page of maps has fixed positions and no layout engine at all.
+    The hover layer of the report relies on both."""
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
     calls = []
@@ -247,16 +248,22 @@ def test_a_figure_is_laid_out_once_whatever_it_is_saved_as(run, layers, tmp_path
     monkeypatch.setattr(
         ConstrainedLayoutEngine, "execute", lambda self, fig: calls.append(1) or execute(self, fig)
     )
-    fig = sector_fig(run, layers)
-    before = [ax.get_position().bounds for ax in maps.map_axes(fig)]
-    paths = maps.save_figure(fig, tmp_path / "once", ("png", "svg"))
+    chart = maps.regions_bar(run["sector_summary"])
+    before = chart.axes[0].get_position().bounds
+    paths = maps.save_figure(chart, tmp_path / "once", ("png", "svg"))
     assert [p.suffix for p in paths] == [".png", ".svg"]
     assert len(calls) == 1
-    after = [ax.get_position().bounds for ax in maps.map_axes(fig)]
+    after = chart.axes[0].get_position().bounds
     assert after != before  # laid out (not the initial grid) ...
-    maps.save_figure(fig, tmp_path / "twice", ("svg",))
+    maps.save_figure(chart, tmp_path / "twice", ("svg",))
     assert len(calls) == 1  # ... and frozen
-    assert [ax.get_position().bounds for ax in maps.map_axes(fig)] == after
+    assert chart.axes[0].get_position().bounds == after
+    page = sector_fig(run, layers)
+    assert page.get_layout_engine() is None
+    boxes = [ax.get_position().bounds for ax in page.axes]
+    maps.save_figure(page, tmp_path / "page", ("png", "svg"))
+    assert len(calls) == 1
+    assert [ax.get_position().bounds for ax in page.axes] == boxes
 
 
 def test_save_figure_writes_a_palette_png_only_by_default(run, layers, tmp_path):

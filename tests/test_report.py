@@ -104,7 +104,7 @@ def test_single_file_report_holds_everything(report_dir, tmp_path):
     assert not (out / "figures").exists()
     html = (out / "report.html").read_text(encoding="utf-8")
     sources = re.findall(r'<img src="([^"]+)"', html)
-    assert len(sources) >= 13 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) >= 12 and all(s.startswith("data:image/png;base64,") for s in sources)
     links = re.findall(r'href="([^"#][^"]*)"', html)
     assert links and all(link.startswith("data:") for link in links), links[:5]
     csv = next(link for link in links if link.startswith("data:text/csv"))
@@ -383,7 +383,7 @@ def test_report_in_a_headless_browser(report_dir, tmp_path):
     assert errors == []
     external = [u for u in requests if not u.startswith((report_dir.as_uri(), "data:"))]
     assert external == [], f"external requests: {external}"
-    assert n_images >= 13 and broken == []
+    assert n_images >= 12 and broken == []
     assert overflow[0] <= overflow[1], f"the page is {overflow[0]} px wide in a 1440 px window"
     expected = {
         "total_cost": (head.loc["total_cost", "difference"], "cost_of_non_coordination"),
@@ -429,7 +429,7 @@ def test_single_file_report_opens_offline(report_dir, tmp_path):
         )
         n_images = page.evaluate("document.images.length")
         browser.close()
-    assert errors == [] and broken == 0 and n_images >= 13
+    assert errors == [] and broken == 0 and n_images >= 12
     assert [u for u in requests if not u.startswith("data:")] == [alone.as_uri()]
 
 

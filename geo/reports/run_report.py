@@ -30,9 +30,10 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +60,7 @@ __all__ = [
     "QUALITY",
     "REPORT_ENTRIES",
     "draw_report",
+    "early_report",
     "key_numbers",
     "national_sentence",
     "quality_shares",
@@ -820,47 +822,22 @@ def figure_jobs(results: dict, context: dict) -> list[dict]:
             }
         )
     over = int((rows["regions_coordinated"] < rows["regions_observed"]).sum())
-    jobs.append(
-        {
-            "stem": "gap_all_sectors",
-            "section": "overview",
-            "title": "Where the observed buildout exceeds the plan, sector by sector",
-            "alt": "Small maps of the capacity gap of every sector",
-            "caption": (
-                f"Observed minus coordinated capacity in {year}, sectors ordered by stranded "
-                "capital (each map on its own symmetric scale, in the sector's capacity unit; "
-                "red: more built than the plan places there)."
-            ),
-            "builder": "gap_small_multiples",
-            "args": (
-                gap.loc[gap["sector"].astype(str).isin(order)]
-                .assign(
-                    _o=lambda g: g["sector"].astype(str).map({s: i for i, s in enumerate(order)})
-                )
-                .sort_values("_o", kind="stable")
-                .drop(columns="_o"),
-                regions,
-            ),
-            "kwargs": {
-                "year": year,
-                "title": f"Capacity gap by sector, {year}: coordination would build less in red "
-                "provinces, more in blue",
-            },
-            "tips": [tips[s] for s in order],
-            "weight": 3,
-        }
-    )
+    # No page of small gap maps: each sector's panel (c) and the hover texts show the gap,
+    # and a 13th figure would add an eighth to the drawing time.
     rs = comp["region_summary"].loc[lambda s: s["year"] == year]
     top = rs.sort_values("stranded_debt_cny_bn_observed", ascending=False).iloc[0]
     top_name = context["names_en"].get(str(top["region"]), str(top["region"]))
     dup = int((rs["sectors_duplicated"] > 0).sum())
+    title = (
+        f"{top_name} carries the most debt tied to stranded capacity (CNY "
+        f"{top['stranded_debt_cny_bn_observed']:,.0f} bn); {dup} provinces hold more than the "
+        "plan in at least one sector"
+    )
     jobs.append(
         {
             "stem": "regions",
             "section": "regions",
-            "title": f"{top_name} carries the most debt tied to stranded capacity (CNY "
-            f"{top['stranded_debt_cny_bn_observed']:,.0f} bn); {dup} provinces hold more "
-            "than the plan in at least one sector",
+            "title": title,
             "alt": "Maps of debt tied to stranded capacity, duplicated sectors and specialisation",
             "caption": (
                 "(a) Debt tied to stranded capacity (observed), (b) sectors in which a "
@@ -869,7 +846,7 @@ def figure_jobs(results: dict, context: dict) -> list[dict]:
             ),
             "builder": "region_figure",
             "args": (rs, regions),
-            "kwargs": {"year": year},
+            "kwargs": {"year": year, "title": title},
             "tips": [region_tips(rs, results["observed"].get("debt"), year, labels, outside)] * 4,
             "weight": 4,
         }
@@ -1059,8 +1036,11 @@ def report_base(results: dict) -> dict:
     }
 
 
-def report_context(results: dict, manifest: dict, base: dict | None = None) -> dict:
-    """Everything the template shows except figures: numbers, sentences, tables, notes."""
+def report_context(results: dict, manifest: dict, base: dict | None = None, scenario=None) -> dict:
+    """Everything the template shows except figures: numbers, sentences, tables, notes.
+
+    ``scenario`` is the run's :class:`~optimizer.Scenario` where the caller has it; else it
+    is rebuilt from the inputs saved with the results (for the data summaries)."""
     base = base or report_base(results)
     comp = results["comparison"]
     scenario_tables = results.get("scenario", {})
@@ -1082,7 +1062,8 @@ def report_context(results: dict, manifest: dict, base: dict | None = None) -> d
 
     allocations = {m: results[m]["allocation"] for m in ("observed", "coordinated")}
     conc = concentration(allocations)
-    scenario = _rebuilt_scenario(results, manifest)
+    if scenario is None:
+        scenario = _rebuilt_scenario(results, manifest)
     focus = focus_case(results, scenario, conc, sector_names, names_en)
     region_labels = base["region_labels"]
     del region_labels  # the figures' hover texts use them
@@ -1298,6 +1279,7 @@ def draw_report(
     *,
     figure_format: str = "png",
     single_file: bool = False,
+    drawn: tuple | None = None,
 ) -> Path:
     """Draw the maps and charts and write ``report.html``, ``figures/`` and ``tables/``
     into ``folder`` (default ``results_dir``), in place.
@@ -1317,6 +1299,8 @@ def draw_report(
     single_file
         Write one self-contained ``report.html``: images and the CSV links as data URIs,
         no ``figures/`` folder (the tables are still written to ``tables/``).
+    drawn
+        Figures already being drawn by :func:`early_report` (internal).
 
     Returns
     -------
@@ -1340,10 +1324,16 @@ def draw_report(
     formats = FIGURE_FORMATS[figure_format]
     with maps.sector_names(dict(names)):  # the run's own sectors, in its order
         base = report_base(results)
-        jobs = figure_jobs(results, base)
-        with drawing(jobs, folder, formats, dict(names)) as finished:
+        scenario = None
+        if drawn is None:
+            jobs = figure_jobs(results, base)
+            started = drawing(jobs, folder, formats, dict(names))
+        else:  # started before the results were written (early_report)
+            jobs, finished, where, scenario = drawn
+            started = nullcontext(finished)
+        with started as finished:
             # The page's numbers and tables while the figures are drawn.
-            context = report_context(results, manifest, base)
+            context = report_context(results, manifest, base, scenario)
             frames = context.pop("table_frames")
             write_tables(folder, frames)
             # Every string the page shows is in the context or the figure jobs (hover texts).
@@ -1351,6 +1341,8 @@ def draw_report(
             font_css = font_face_css(repr(context) + repr(shown))
             hover = maps.hover_paths()
             figures = finished()
+    if drawn is not None:
+        shutil.copytree(where / "figures", folder / "figures")
     for f in figures:
         shown = "png" if "png" in f["files"] else "svg"
         f["src"] = f["files"][shown]
@@ -1433,3 +1425,55 @@ def report_hook(figure_format: str = "png", single_file: bool = False) -> Callab
         return draw_report(stage, figure_format=figure_format, single_file=single_file)
 
     return hook
+
+
+def results_in_memory(scenario, results: Mapping, comparison) -> dict:
+    """The tables of a run as :func:`optimizer.read_results` would read them back, without
+    writing them (the summaries' keys as columns, the inputs under ``"scenario"``)."""
+    out: dict[str, dict[str, pd.DataFrame]] = {m: dict(r.tables) for m, r in results.items()}
+    out["comparison"] = {
+        name: t.reset_index() if any(n is not None for n in t.index.names) else t
+        for name, t in comparison.tables().items()
+    }
+    out["scenario"] = scenario.tables()
+    return out
+
+
+@contextmanager
+def early_report(
+    scenario,
+    results: Mapping,
+    comparison,
+    figure_format: str = "png",
+    single_file: bool = False,
+) -> Iterator[Callable[[Path], Path]]:
+    """Start drawing a run's figures now; yield the ``report`` hook that finishes the page.
+
+    ``dupopt run`` enters this before it solves the draws of the headline's range: the
+    figures depend only on the two solves and their comparison, so two worker processes
+    draw them while the range is solved, and the hook, called once the results are
+    written, adds the page's tables and text and takes the finished figures. On one core
+    the figures are drawn when the hook runs, as :func:`report_hook` does.
+    """
+    from geo import maps
+
+    formats = FIGURE_FORMATS[figure_format]
+    data = results_in_memory(scenario, results, comparison)
+    names = dict(zip(scenario.sectors["sector"], scenario.sectors["name"], strict=True))
+    where = Path(tempfile.mkdtemp(prefix="dupopt-figures-"))
+    try:
+        with maps.sector_names(names):
+            jobs = figure_jobs(data, report_base(data))
+        with drawing(jobs, where, formats, names) as finished:
+
+            def hook(stage: Path) -> Path:
+                return draw_report(
+                    stage,
+                    figure_format=figure_format,
+                    single_file=single_file,
+                    drawn=(jobs, finished, where, scenario),
+                )
+
+            yield hook
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
