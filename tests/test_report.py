@@ -445,3 +445,24 @@ def test_both_report_pages_take_styles_and_sorting_from_the_shared_base():
         assert text.startswith('{%- extends "base.html.j2" -%}'), page
         for copied in ("<script>", "<style>", "<head>", "th.sorted-asc", 'table.sortable")'):
             assert copied not in text, (page, copied)
+
+
+def test_figures_drawn_in_one_process_or_two_give_the_same_page(report_dir, tmp_path, monkeypatch):
+    """dupopt run draws the figures while it solves the range, in two worker processes;
+    with one (DUPOPT_REPORT_WORKERS=1) it draws them when the results are written. Both
+    give the same page, and neither leaves its scratch folder behind."""
+    import tempfile
+
+    scratch = sorted(Path(tempfile.gettempdir()).glob("dupopt-figures-*"))
+    monkeypatch.setenv("DUPOPT_REPORT_WORKERS", "1")
+    serial = tmp_path / "serial"
+    assert main(["report", str(report_dir), "-o", str(serial)]) == 0
+    html = (serial / "report.html").read_text(encoding="utf-8")
+    assert html == (report_dir / "report.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in (serial / "figures").iterdir()) == sorted(
+        p.name for p in (report_dir / "figures").iterdir()
+    )
+    run = tmp_path / "run"
+    assert main(["run", "-o", str(run), "--samples", "0"]) == 0
+    assert (run / "report.html").is_file() and len(list((run / "figures").glob("*.png"))) >= 12
+    assert sorted(Path(tempfile.gettempdir()).glob("dupopt-figures-*")) == scratch
