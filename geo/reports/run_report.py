@@ -1148,12 +1148,14 @@ def report_context(results: dict, manifest: dict, base: dict | None = None, scen
                 "uncertain_inputs",
             )
         )
-    notes = headline_notes(comp["headline"])  # unmet demand and fiscal limits exceeded
+    # Beside the answer: unmet demand and fiscal limits exceeded (the range is on the cards).
+    notes = headline_notes(comp["headline"])
+    method_notes = []
     if "headline_range" in comp:
-        notes.insert(0, range_sentence(comp["headline_range"]))
+        method_notes.append(range_sentence(comp["headline_range"]))
     runs = manifest.get("runs", {})
     if any(r.get("alternative_optima") for r in runs.values()):
-        notes.append(
+        method_notes.append(
             "Ties: other allocations reach exactly the same cost (the solver found "
             "non-basic variables with zero reduced cost), typically because regional costs "
             "are uniform in the data. Totals and costs are unique; the quantities the "
@@ -1200,6 +1202,7 @@ def report_context(results: dict, manifest: dict, base: dict | None = None, scen
         "national_sentence": national_sentence(comp["headline"]),
         "sector_sentences": sector_sentences(summary, sector_names),
         "notes": notes,
+        "method_notes": method_notes,
         "tables": [
             table(f, stem, title, unit, values=sector_values) for f, title, unit, stem in tables
         ],
