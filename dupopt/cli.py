@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -181,6 +182,19 @@ def _provenance_text(table: pd.DataFrame) -> str:
 )
 @click.option("--no-report", is_flag=True, help="Write the result tables only (no maps).")
 @click.option(
+    "--figure-format",
+    type=click.Choice(["png", "svg", "both"]),
+    default="png",
+    show_default=True,
+    help="Files written per figure of the report (SVG maps are large).",
+)
+@click.option(
+    "--single-file",
+    is_flag=True,
+    help="Write the report as one self-contained report.html (images and CSV links "
+    "embedded), without a figures/ folder.",
+)
+@click.option(
     "--uncertainty",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     default=None,
@@ -208,6 +222,8 @@ def run(
     time_limit: float | None,
     mip_rel_gap: float | None,
     no_report: bool,
+    figure_format: str,
+    single_file: bool,
     uncertainty: Path | None,
     samples: int | None,
     verbose: bool,
@@ -218,7 +234,8 @@ def run(
     unmet demand, debt, cost terms, marginal costs), <OUTPUT>/comparison/* (regional gap,
     sector and region summaries, headline), <OUTPUT>/scenario/* (the inputs) and
     manifest.json; then the report: <OUTPUT>/report.html with maps and charts in
-    <OUTPUT>/figures (PNG and SVG) and the tables it shows in <OUTPUT>/tables (CSV).
+    <OUTPUT>/figures (PNG; SVG with --figure-format) and the tables it shows in
+    <OUTPUT>/tables (CSV).
     Prints the headline.
     """
     from optimizer.analysis.comparison import compare, headline_notes
@@ -258,29 +275,26 @@ def run(
         click.echo("No results were written.", err=True)
         raise SystemExit(EXIT_FAILED)
     gap = compare(observed, coordinated)
-    if sweep is not None:
-        from optimizer.analysis.uncertainty import base_metrics, headline_range
-
-        # The draws run on the sweep fast path (warm re-solves): seconds for 50 draws;
-        # the base case is the headline just printed.
-        gap.headline_range = headline_range(
-            s, sweep, samples=samples, base=base_metrics(gap.headline)
-        )
-        gap.uncertain_inputs = inputs_table
-    draw = None
+    runs = {"coordinated": coordinated, "observed": observed}
+    report = nullcontext(None)
     if not no_report:
-        from geo.reports.run_report import draw_report as draw
-    # Results, solver logs and report are staged together and swapped in at once.
-    logs = "".join(f"=== {r.mode} ({r.solver}) ===\n{r.log}\n" for r in (coordinated, observed))
-    write_results(
-        folder,
-        s,
-        {"coordinated": coordinated, "observed": observed},
-        gap,
-        fmt=fmt,
-        report=draw,
-        extra_files={"solver.log": logs},
-    )
+        from geo.reports.run_report import early_report
+
+        # The report's figures are drawn in the background while the range is solved.
+        report = early_report(s, runs, gap, figure_format, single_file)
+    with report as draw:
+        if sweep is not None:
+            from optimizer.analysis.uncertainty import base_metrics, headline_range
+
+            # The draws run on the sweep fast path (warm re-solves): seconds for 50 draws;
+            # the base case is the headline just printed.
+            gap.headline_range = headline_range(
+                s, sweep, samples=samples, base=base_metrics(gap.headline)
+            )
+            gap.uncertain_inputs = inputs_table
+        # Results, solver logs and report are staged together and swapped in at once.
+        logs = "".join(f"=== {r.mode} ({r.solver}) ===\n{r.log}\n" for r in runs.values())
+        write_results(folder, s, runs, gap, fmt=fmt, report=draw, extra_files={"solver.log": logs})
     notes = headline_notes(gap.headline)  # unmet demand, fiscal limits exceeded
     if gap.headline_range is not None:
         from optimizer.analysis.uncertainty import range_sentence
@@ -304,7 +318,19 @@ def run(
     "path without .duckdb for a batch store). An earlier dupopt report folder there is "
     "replaced as a whole; a folder holding anything else is refused.",
 )
-def report(results: Path, output: Path | None) -> None:
+@click.option(
+    "--figure-format",
+    type=click.Choice(["png", "svg", "both"]),
+    default="png",
+    show_default=True,
+    help="Files written per figure (SVG maps are large).",
+)
+@click.option(
+    "--single-file",
+    is_flag=True,
+    help="One self-contained report.html (images and CSV links embedded), no figures/.",
+)
+def report(results: Path, output: Path | None, figure_format: str, single_file: bool) -> None:
     """Draw the report of RESULTS, without solving.
 
     RESULTS is a folder written by `dupopt run` (maps of the gap), or a batch store
@@ -314,12 +340,16 @@ def report(results: Path, output: Path | None) -> None:
     if results.is_file():
         from geo.reports.sweep_report import render_batch_report
 
-        click.echo(f"Report: {render_batch_report(results, output)}")
+        path = render_batch_report(
+            results, output, figure_format=figure_format, single_file=single_file
+        )
+        click.echo(f"Report: {path}")
         return
     from geo.reports.run_report import render_report
 
     # Refuses a folder that is not `dupopt run` results (naming what it is instead).
-    click.echo(f"Report: {render_report(results, output)}")
+    path = render_report(results, output, figure_format=figure_format, single_file=single_file)
+    click.echo(f"Report: {path}")
 
 
 @cli.command("batch")

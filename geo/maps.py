@@ -5,7 +5,8 @@ Every function here *consumes* result tables (the DataFrames that
 and returns a :class:`matplotlib.figure.Figure`. Figures are built with the
 object-oriented API on a plain ``Figure`` (never ``pyplot``), so they are independent of
 the interactive backend, never shown, and need not be closed: they are freed when the
-caller drops them. :func:`save_figure` writes a PNG (150 dpi) and an SVG.
+caller drops them. :func:`save_figure` lays a figure out and draws it once and writes a
+PNG (150 dpi), and an SVG on request.
 
 Maps use an Albers equal-area projection for China (:data:`geo.ALBERS_CHINA`) and draw
 all 34 provincial-level divisions:
@@ -15,7 +16,7 @@ all 34 provincial-level divisions:
 * regions with no value are mid grey ("no capacity" / "no data");
 * Taiwan, Hong Kong and Macau, outside national industrial planning
   (``in_national_planning`` false in ``regions.csv``), are light grey;
-* values that are estimates rather than reported figures are hatched (``///``);
+* values that are estimates rather than reported figures carry sparse faint lines (``/``);
 * the main frame is clipped to the mainland extent (Hainan's islands south of 17.5°N
   are left out of it) and a small inset in the lower right shows the South China Sea
   islands at a smaller scale. No maritime boundary lines are drawn: the inset shows
@@ -58,6 +59,7 @@ from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 
 from geo.boundaries import ALBERS_CHINA, _file_key, _resolve
+from geo.cjk import register as register_cjk_font
 from geo.regions import NON_MAINLAND, REGION_NAMES
 
 __all__ = [
@@ -68,10 +70,14 @@ __all__ = [
     "MapLayers",
     "china_axes_map",
     "cost_chart",
+    "draw_once",
     "drawn_regions",
     "gap_small_multiples",
+    "hover_paths",
     "map_axes",
     "map_layers",
+    "map_overlays",
+    "map_page",
     "region_figure",
     "regions_bar",
     "save_figure",
@@ -95,8 +101,9 @@ SIMPLIFY_M = 4000.0
 MIN_PART_AREA = 5e6
 #: Height of the South China Sea inset as a share of the main frame's height.
 INSET_HEIGHT = 0.36
-#: Hatch marking regions whose value is estimated rather than reported.
-HATCH = "///"
+#: Hatch marking regions whose value is estimated rather than reported: sparse faint lines,
+#: a quiet cue (most observed figures are estimates; the hover text names each one's quality).
+HATCH = "/"
 
 #: Kinds of region fill; collections are named ``regions-<kind>[-estimated]`` (gid).
 LAYER_VALUES = "values"
@@ -108,8 +115,8 @@ MISSING_COLOUR = "#a3a3a3"
 OUTSIDE_COLOUR = "#e3e3e3"
 BORDER_COLOUR = "white"
 BORDER_WIDTH = 0.35
-HATCH_COLOUR = (0.1, 0.1, 0.1, 0.45)
-HATCH_COLOUR_ON_DARK = (1.0, 1.0, 1.0, 0.5)
+HATCH_COLOUR = (0.1, 0.1, 0.1, 0.3)
+HATCH_COLOUR_ON_DARK = (1.0, 1.0, 1.0, 0.3)
 HATCH_WIDTH = 0.45
 # Okabe-Ito colours (colour-blind safe) for the two modes in charts.
 MODE_COLOURS = {"observed": "#D55E00", "coordinated": "#0072B2"}
@@ -138,7 +145,8 @@ TERM_NAMES = {
 
 # One style for every figure: rcParams are read when artists are created.
 STYLE = {
-    "font.family": "DejaVu Sans",
+    # Chinese text falls back to the shipped CJK subset (geo.cjk), offline.
+    "font.family": ["DejaVu Sans", register_cjk_font()],
     "font.size": 8,
     "axes.titlesize": 9,
     "axes.titleweight": "bold",
@@ -610,11 +618,17 @@ def china_axes_map(
                 handlelength=1.6,
                 handleheight=1.1,
                 borderaxespad=0.2,
-            )
-    if colorbar:
+            ).set_in_layout(False)  # inside the map's box: nothing for the layout to measure
+    cax = getattr(ax, "colorbar_axes", None)  # a fixed place for it (map_page)
+    if colorbar and cax is not None:
+        cbar = ax.get_figure(root=True).colorbar(mappable, cax=cax, orientation="horizontal")
+    elif colorbar:
         kw = {"orientation": "horizontal", "shrink": 0.62, "aspect": 32, "pad": 0.015}
         kw.update(colorbar_kw or {})
         cbar = ax.get_figure(root=True).colorbar(mappable, ax=ax, **kw)
+    elif cax is not None:
+        cax.set_visible(False)
+    if colorbar:
         cbar.set_label(label)
         cbar.outline.set_linewidth(0.4)
         cbar.ax.tick_params(width=0.5, length=2.5)
@@ -652,6 +666,7 @@ def _draw_inset(
 ) -> Axes:
     xmin, xmax, ymin, ymax = layers.inset_extent
     inset = ax.inset_axes(layers.inset_bounds, transform=ax.transData)
+    inset.set_in_layout(False)  # inside the map's box: nothing for the layout to measure
     inset.set_label(INSET_LABEL)
     _draw_regions(inset, layers.inset, data, outside, flagged, cmap, norm)
     # Islands of a few hundred metres would vanish at this scale: outline them.
@@ -738,7 +753,7 @@ def _annotate(
             path_effects=halo,
             arrowprops=arrow,
             zorder=6,
-        )
+        ).set_in_layout(False)
 
 
 def _points_per_metre(ax: Axes) -> float:
@@ -817,6 +832,57 @@ def _estimated(frame: pd.DataFrame) -> pd.Series:
     return quality.isin(["estimated", "assumed"])
 
 
+#: Fixed layout of a page of maps (inches): the title band, each panel's title band and
+#: the band under each map for its colourbar, ticks and label.
+PAGE_TITLE_IN, PANEL_TITLE_IN, COLORBAR_IN = 0.5, 0.32, 0.62
+
+
+def map_page(
+    figsize: tuple[float, float], title: str | None, nrows: int = 2, ncols: int = 2
+) -> tuple[Figure, np.ndarray]:
+    """A page of maps on a fixed grid, with a colourbar axes under each map.
+
+    No layout engine: the positions are set by construction (every map page has the same
+    bands), so drawing the page measures no text, the costliest part of a constrained
+    layout. Each map axes carries its colourbar axes as ``colorbar_axes``, which
+    :func:`china_axes_map` fills (or hides). Call inside ``rc_context(STYLE)``.
+
+    Returns
+    -------
+    tuple
+        The figure and an ``nrows x ncols`` array of map axes.
+
+    Examples
+    --------
+    >>> fig, axes = map_page((10, 8.6), "Title")
+    >>> axes.shape, fig.get_layout_engine() is None, len(fig.axes)
+    ((2, 2), True, 8)
+    """
+    w, h = (round(x, 1) for x in figsize)
+    fig = Figure(figsize=(w, h))
+    cell_w, cell_h = w / ncols, (h - PAGE_TITLE_IN) / nrows
+    map_h = cell_h - PANEL_TITLE_IN - COLORBAR_IN
+    axes = np.empty((nrows, ncols), dtype=object)
+    for i in range(nrows):
+        for j in range(ncols):
+            left = j * cell_w
+            bottom = h - PAGE_TITLE_IN - (i + 1) * cell_h
+            ax = fig.add_axes(
+                ((left + 0.08) / w, (bottom + COLORBAR_IN) / h, (cell_w - 0.16) / w, map_h / h)
+            )
+            ax.set_anchor("N")  # an equal-aspect map hugs its title
+            bar_w = 0.62 * cell_w
+            cax = fig.add_axes(
+                ((left + (cell_w - bar_w) / 2) / w, (bottom + 0.43) / h, bar_w / w, 0.11 / h)
+            )
+            cax.set_label("<colorbar>")
+            ax.colorbar_axes = cax
+            axes[i, j] = ax
+    if title:
+        fig.suptitle(title, y=1 - 0.12 / h, va="top")
+    return fig, axes
+
+
 def new_figure(figsize: tuple[float, float], title: str | None = None) -> Figure:
     """A constrained-layout figure with the bold suptitle; call inside ``rc_context(STYLE)``."""
     # Whole tenths of an inch: a whole number of pixels at 150 dpi.
@@ -836,6 +902,7 @@ def sector_figure(
     year: int | None = None,
     provinces: MapLayers | gpd.GeoDataFrame | None = None,
     annotate: int = 3,
+    title: str | None = None,
 ) -> Figure:
     """Four maps of one sector: observed, coordinated, the gap, and the stranded share.
 
@@ -863,6 +930,8 @@ def sector_figure(
         Boundaries or prepared :class:`MapLayers` (see :func:`china_axes_map`).
     annotate
         Label this many leading regions (by absolute value) in panels (a)-(c).
+    title
+        The figure's title (say what it shows); default names the sector, unit and year.
 
     Returns
     -------
@@ -904,12 +973,12 @@ def sector_figure(
 
     hi = float(np.nanmax([observed.max(), coordinated.max(), 0.0]))
     shared = Normalize(0.0, hi if hi > 0 else 1.0)
-    title = f"{sector_name(sector)} ({unit}): observed buildout vs coordinated plan"
-    if chosen_year is not None:
-        title += f", {chosen_year}"
+    if title is None:
+        title = f"{sector_name(sector)} ({unit}): observed buildout vs coordinated plan"
+        if chosen_year is not None:
+            title += f", {chosen_year}"
     with mpl.rc_context(STYLE):
-        fig = new_figure((10, 8.6), title)
-        axes = fig.subplots(2, 2)
+        fig, axes = map_page((10, 8.6), title)
         panels = [
             (
                 axes[0, 0],
@@ -976,6 +1045,7 @@ def region_figure(
     year: int | None = None,
     provinces: MapLayers | gpd.GeoDataFrame | None = None,
     annotate: int = 3,
+    title: str | None = None,
 ) -> Figure:
     """Four maps per region: stranded debt, duplicated sectors, Krugman index (two modes).
 
@@ -999,6 +1069,8 @@ def region_figure(
         Boundaries or prepared :class:`MapLayers`.
     annotate
         Label this many regions with the most stranded debt in panel (a).
+    title
+        The figure's title; default names what the panels show and the year.
 
     Returns
     -------
@@ -1033,12 +1105,12 @@ def region_figure(
     debt_hi = float(np.nanmax([debt.max(), 0.0]))
 
     with mpl.rc_context(STYLE):
-        fig = new_figure((10, 8.6))
-        fig.suptitle(
-            "Regions: debt tied to stranded capacity, duplication and specialisation"
+        fig, axes = map_page(
+            (10, 8.6),
+            title
+            or "Regions: debt tied to stranded capacity, duplication and specialisation"
             + _year_suffix(region_summary),
         )
-        axes = fig.subplots(2, 2)
         china_axes_map(
             axes[0, 0],
             debt,
@@ -1088,6 +1160,7 @@ def gap_small_multiples(
     provinces: MapLayers | gpd.GeoDataFrame | None = None,
     ncols: int = 4,
     estimated: bool = True,
+    title: str | None = None,
 ) -> Figure:
     """One small map per sector of the gap observed − coordinated capacity, on one page.
 
@@ -1108,7 +1181,9 @@ def gap_small_multiples(
     ncols
         Maps per row.
     estimated
-        Hatch regions whose observed value is estimated or assumed.
+        Mark regions whose observed value is estimated or assumed.
+    title
+        The figure's title; default names what it shows and the year.
 
     Returns
     -------
@@ -1144,7 +1219,7 @@ def gap_small_multiples(
     with mpl.rc_context(STYLE):
         fig = new_figure(
             (3.0 * ncols, 2.75 * nrows + 0.55),
-            f"Capacity gap by sector: observed − coordinated{chosen}",
+            title or f"Capacity gap by sector: observed − coordinated{chosen}",
         )
         axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
         for ax, sector in zip(axes, sectors, strict=False):
@@ -1269,7 +1344,11 @@ def _mode_legend(fig: Figure, ax: Axes) -> None:
 
 
 def regions_bar(
-    sector_summary: pd.DataFrame, *, planning_regions: int | None = 31, year: int | None = None
+    sector_summary: pd.DataFrame,
+    *,
+    planning_regions: int | None = 31,
+    year: int | None = None,
+    title: str | None = None,
 ) -> Figure:
     """Bar chart: per sector, how many regions hold capacity, observed vs coordinated.
 
@@ -1286,6 +1365,8 @@ def regions_bar(
         planning); ``None`` for none.
     year
         Year to draw (named in the title); ``None`` takes the latest.
+    title
+        The figure's title; default names what it shows and the year.
 
     Returns
     -------
@@ -1305,7 +1386,7 @@ def regions_bar(
     with mpl.rc_context(STYLE):
         fig = new_figure(
             (7.0, 0.42 * len(labels) + 1.5),
-            "Regions holding capacity in each priority sector" + _year_suffix(frame),
+            title or "Regions holding capacity in each priority sector" + _year_suffix(frame),
         )
         ax = fig.add_subplot()
         _grouped_barh(
@@ -1338,7 +1419,9 @@ def regions_bar(
     return fig
 
 
-def stranded_chart(sector_summary: pd.DataFrame, *, year: int | None = None) -> Figure:
+def stranded_chart(
+    sector_summary: pd.DataFrame, *, year: int | None = None, title: str | None = None
+) -> Figure:
     """Bar charts of stranded capital and the debt tied to it per sector (CNY bn).
 
     Parameters
@@ -1348,6 +1431,8 @@ def stranded_chart(sector_summary: pd.DataFrame, *, year: int | None = None) -> 
         / ``_coordinated`` and ``stranded_debt_cny_bn_observed`` / ``_coordinated``.
     year
         Year to draw (named in the title); ``None`` takes the latest.
+    title
+        The figure's title; default names what it shows and the year.
 
     Returns
     -------
@@ -1370,8 +1455,10 @@ def stranded_chart(sector_summary: pd.DataFrame, *, year: int | None = None) -> 
     with mpl.rc_context(STYLE):
         fig = new_figure(
             (10, 0.42 * len(labels) + 1.6),
-            "Stranded capital (capacity not needed even at maximum utilisation) "
-            "and the debt tied to it" + _year_suffix(frame),
+            title
+            or "Stranded capital (capacity not needed even at maximum utilisation) "
+            "and the debt tied to it"
+            + _year_suffix(frame),
         )
         axes = fig.subplots(1, 2, sharey=True)
         for i, (ax, stem, heading) in enumerate(
@@ -1402,7 +1489,11 @@ TERM_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9"
 
 
 def cost_chart(
-    costs_observed: pd.DataFrame, costs_coordinated: pd.DataFrame, *, year: int | None = None
+    costs_observed: pd.DataFrame,
+    costs_coordinated: pd.DataFrame,
+    *,
+    year: int | None = None,
+    title: str | None = None,
 ) -> Figure:
     """Annual system cost by objective term in one year, observed vs coordinated (CNY
     bn/yr).
@@ -1417,6 +1508,8 @@ def cost_chart(
         The ``costs`` tables of the two modes: term, year, value, unit.
     year
         Year to draw (named in the title); ``None`` takes the latest.
+    title
+        The figure's title; default names what it shows and the year.
 
     Returns
     -------
@@ -1450,7 +1543,8 @@ def cost_chart(
     names = {t: TERM_NAMES.get(t, t.replace("_", " ")) for t in terms}
     with mpl.rc_context(STYLE):
         fig = new_figure(
-            (10, 4.4), "Annual system cost by objective term" + _year_suffix(costs_observed)
+            (10, 4.4),
+            title or "Annual system cost by objective term" + _year_suffix(costs_observed),
         )
         left, right = fig.subplots(1, 2, width_ratios=[1, 1.6])
         modes = [("observed", obs), ("coordinated", coo)]
@@ -1520,12 +1614,56 @@ def cost_chart(
 # ---------------------------------------------------------------------------------------
 
 
-def save_figure(fig: Figure, path_without_suffix: str | os.PathLike[str]) -> list[Path]:
-    """Save ``fig`` as PNG (:data:`DPI` = 150 dpi) and SVG; return the two paths.
+#: Formats :func:`save_figure` writes: PNG (the report's images) and SVG (on request).
+FIGURE_FORMATS = ("png", "svg")
+#: Colours of a saved PNG: a 256-colour palette is a third of the size of true colour,
+#: and the maps and charts use far fewer distinct fills than that.
+PNG_COLOURS = 256
 
+
+def draw_once(fig: Figure) -> np.ndarray:
+    """Lay out and draw ``fig`` at :data:`DPI`, then freeze its layout; return the pixels.
+
+    Constrained layout measures every text and runs twice per draw: the most expensive
+    part of saving a map figure. After this call the figure has no layout engine, so any
+    later save (an SVG, a second PNG) draws the same positions without laying out again,
+    and the axes transforms (:func:`map_overlays`) describe the saved PNG exactly.
+
+    Returns
+    -------
+    numpy.ndarray
+        RGBA pixels, ``figsize * DPI`` in size.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.set_dpi(DPI)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    fig.set_layout_engine("none")
+    return np.asarray(canvas.buffer_rgba())
+
+
+def _write_png(pixels: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    image = Image.fromarray(pixels).convert("RGB")
+    # Fast octree quantisation: about 60 ms for a page of maps, no visible change.
+    image.quantize(PNG_COLOURS, method=Image.Quantize.FASTOCTREE).save(path, format="png")
+
+
+def save_figure(
+    fig: Figure,
+    path_without_suffix: str | os.PathLike[str],
+    formats: Sequence[str] = ("png",),
+) -> list[Path]:
+    """Save ``fig`` in ``formats`` (PNG by default; ``("png", "svg")`` for both); return
+    the paths in that order.
+
+    The figure is laid out and drawn once (:func:`draw_once`): the PNG is that drawing,
+    ``figsize * 150`` pixels with a 256-colour palette; an SVG reuses its frozen layout.
     The suffixes are appended to the name (``"out/sector.solar_pv"`` gives
-    ``out/sector.solar_pv.png`` and ``.svg``); missing folders are created. The SVG is
-    reproducible (no date, fixed element ids). The PNG is ``figsize * 150`` pixels.
+    ``out/sector.solar_pv.png``); missing folders are created. Both files are
+    reproducible (no date, no software tag, fixed SVG element ids).
 
     Examples
     --------
@@ -1533,14 +1671,102 @@ def save_figure(fig: Figure, path_without_suffix: str | os.PathLike[str]) -> lis
     >>> from matplotlib.figure import Figure
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     [p.suffix for p in save_figure(Figure(figsize=(2, 1)), f"{tmp}/blank")]
-    ['.png', '.svg']
+    ['.png']
     """
+    unknown = sorted(set(formats) - set(FIGURE_FORMATS))
+    if unknown or not formats:
+        raise ValueError(f"figure formats must be some of {FIGURE_FORMATS}, got {list(formats)}")
     base = Path(path_without_suffix)
     base.parent.mkdir(parents=True, exist_ok=True)
-    png = base.with_name(base.name + ".png")
-    svg = base.with_name(base.name + ".svg")
-    # Text stays text in the SVG (editable, and much smaller than glyph outlines).
-    with mpl.rc_context({"svg.hashsalt": "dupopt", "svg.fonttype": "none"}):
-        fig.savefig(png, dpi=DPI, format="png", metadata={"Software": None})
-        fig.savefig(svg, format="svg", metadata={"Date": None})
-    return [png, svg]
+    pixels = draw_once(fig)
+    paths = []
+    for fmt in formats:
+        path = base.with_name(f"{base.name}.{fmt}")
+        if fmt == "png":
+            _write_png(pixels, path)
+        else:
+            # Text stays text in the SVG (editable, and much smaller than glyph outlines).
+            with mpl.rc_context({"svg.hashsalt": "dupopt", "svg.fonttype": "none"}):
+                fig.savefig(path, format="svg", metadata={"Date": None})
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------
+# Hover layers: where each map's provinces sit in the saved PNG
+# ---------------------------------------------------------------------------------------
+
+#: Outline tolerance (m) of the hover shapes: they only catch the pointer.
+HOVER_SIMPLIFY_M = 12_000.0
+
+
+def hover_paths(provinces: MapLayers | gpd.GeoDataFrame | None = None) -> dict[str, str]:
+    """SVG path data (``d``) of each region's main-frame outline, in projected km.
+
+    Coarse (:data:`HOVER_SIMPLIFY_M`) and rounded to 0.1 km: the shapes are invisible
+    targets for the pointer laid over the PNG, so a page holds them once and every map
+    refers to them (:func:`map_overlays` gives the transform).
+
+    Examples
+    --------
+    >>> d = hover_paths()
+    >>> len(d), d["110000"][:1]
+    (34, 'M')
+    """
+    layers = (
+        provinces
+        if isinstance(provinces, MapLayers)
+        else map_layers(provinces, simplify_m=HOVER_SIMPLIFY_M)
+    )
+    out = {}
+    for code, path in layers.main.items():
+        xy = np.round(path.vertices / 1000.0, 1)
+        parts = []
+        for (x, y), kind in zip(xy, path.codes, strict=True):
+            if kind == MplPath.MOVETO:
+                parts.append(f"M{x:g} {y:g}")
+            elif kind == MplPath.CLOSEPOLY:
+                parts.append("Z")
+            else:
+                parts.append(f"L{x:g} {y:g}")
+        out[code] = "".join(parts)
+    return out
+
+
+def map_overlays(fig: Figure) -> list[dict]:
+    """For each main map axes of a drawn figure (:func:`draw_once`), how to lay the
+    :func:`hover_paths` over the saved PNG.
+
+    Returns
+    -------
+    list of dict
+        In :func:`map_axes` order: ``matrix`` (SVG ``matrix(a b c d e f)`` from projected
+        km to PNG pixels, y down), ``clip`` (the axes' box in PNG pixels: x, y, width,
+        height) and the PNG's ``width`` and ``height``.
+    """
+    width, height = (float(v) for v in fig.bbox.size)
+    out = []
+    for ax in map_axes(fig):
+        (a, _, e), (_, d, f), _ = ax.transData.get_matrix()
+        box = ax.bbox
+        out.append(
+            {
+                "matrix": [
+                    round(a * 1000, 6),
+                    0.0,
+                    0.0,
+                    round(-d * 1000, 6),
+                    round(e, 2),
+                    round(height - f, 2),
+                ],
+                "clip": [
+                    round(box.x0, 1),
+                    round(height - box.y1, 1),
+                    round(box.width, 1),
+                    round(box.height, 1),
+                ],
+                "width": round(width),
+                "height": round(height),
+            }
+        )
+    return out

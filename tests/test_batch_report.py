@@ -80,6 +80,7 @@ def test_report_folder_and_files(store, report):
     images = re.findall(r'<img src="([^"]+)"', html)
     assert {Path(i).stem for i in images} == {
         "metrics",
+        "drivers",
         "regions_with_capacity",
         "robustness",
         "stranded_debt",
@@ -152,8 +153,11 @@ def test_headline_numbers_equal_the_tables(store, report, tables):
     # The sweep file is shown, and the distribution table's CSV matches the function.
     assert 'cost_factor = { distribution = "uniform"' in text
     csv = pd.read_csv(report.parent / "tables" / "distribution.csv")
-    expected = sweep_statistics.metric_distribution(tables)
+    expected = sweep_statistics.metric_distribution_by_kind(tables)
     np.testing.assert_allclose(csv["median"], expected["median"])
+    assert list(csv["kind"].unique()) == [
+        k for k in sweep_statistics.KINDS if k in set(tables["scenarios"]["kind"])
+    ]
 
 
 def test_regional_ranges_equal_pandas(tables):
@@ -307,3 +311,44 @@ def test_a_sweep_of_another_scenario_is_reported_with_its_own_sectors(tmp_path):
     html = render_batch_report(store).read_text(encoding="utf-8")
     assert "Widgets" in html and "Gadgets" in html
     assert "shipped dataset" not in html
+
+
+def test_distributions_split_by_kind_with_the_base_case_marked(tables):
+    """The histogram counts the Monte-Carlo draws only; grid points are marked apart and
+    the base case is a line at its own value."""
+    done = sweep_statistics.done_scenarios(tables)
+    fig = batch_report.metric_figure(done)
+    ax = fig.axes[0]
+    counted = sum(p.get_height() for p in ax.patches)
+    assert counted == (done["kind"] == "monte_carlo").sum()
+    base = float(done.loc[done["kind"] == "base", "cost_of_non_coordination"].iloc[0])
+    lines = {line.get_label(): line.get_xdata()[0] for line in ax.get_lines()}
+    assert lines[f"base case ({base:,.1f})"] == pytest.approx(base)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"grid points ({(done['kind'] == 'grid').sum()})" in labels
+    assert fig.get_suptitle().startswith(f"Cost of non-coordination: base case {base:,.1f}")
+
+
+def test_drivers_rank_the_inputs_by_how_far_they_move_the_headline(tables, report):
+    """The driver table fits the Monte-Carlo draws: its swings are ordered by size, and
+    the tornado chart and its table are on the page."""
+    table = sweep_statistics.drivers(tables)
+    assert not table.empty
+    assert table["draws"].iloc[0] == (tables["scenarios"]["kind"] == "monte_carlo").sum()
+    swings = table["swing"].abs().to_numpy()
+    assert (np.diff(swings) <= 1e-12).all()
+    assert np.allclose(table["metric_high"] - table["metric_low"], table["swing"])
+    assert set(table["input"]) == {"cost_factor", "cost_factor (spread across 31 draws)"}
+    html = report.read_text(encoding="utf-8")
+    assert 'id="drivers"' in html and "figures/drivers.png" in html
+    saved = pd.read_csv(report.parent / "tables" / "drivers.csv")
+    np.testing.assert_allclose(saved["swing"], table["swing"])
+
+
+def test_single_file_sweep_report(store, tmp_path):
+    out = render_batch_report(store, tmp_path / "one", single_file=True)
+    html = out.read_text(encoding="utf-8")
+    assert not (out.parent / "figures").exists()
+    images = re.findall(r'<img src="([^"]+)"', html)
+    assert images and all(i.startswith("data:image/png;base64,") for i in images)
+    assert all(h.startswith("data:") for h in re.findall(r'href="([^"#][^"]*)"', html))

@@ -98,7 +98,7 @@ def test_figure_has_the_expected_axes(figures, name):
 @pytest.mark.parametrize("name", list(BUILDERS))
 def test_saved_png_and_svg(figures, name, tmp_path):
     fig = figures[name]
-    paths = maps.save_figure(fig, tmp_path / "out" / f"fig.{name}")
+    paths = maps.save_figure(fig, tmp_path / "out" / f"fig.{name}", ("png", "svg"))
     png, svg = paths
     assert [p.name for p in paths] == [f"fig.{name}.png", f"fig.{name}.svg"]
     image = mpimg.imread(png)
@@ -107,7 +107,8 @@ def test_saved_png_and_svg(figures, name, tmp_path):
     rgb = image[..., :3]
     assert rgb.std() > 0.05, "the image is (nearly) blank"
     packed = (rgb * 255).round().astype(np.uint32) @ np.array([1 << 16, 1 << 8, 1], np.uint32)
-    assert len(np.unique(packed)) > 200, "too few distinct colours"
+    # A 256-colour palette (a third of the bytes): still far more than a few flat fills.
+    assert 10 < len(np.unique(packed)) <= maps.PNG_COLOURS, "too few distinct colours"
     text = svg.read_text(encoding="utf-8")
     assert svg.stat().st_size > 10_000 and "<svg" in text[:1000]
     if name in {"sector", "region", "small_multiples"}:
@@ -234,3 +235,90 @@ def test_plotting_stays_out_of_the_optimizer():
         "assert sector_figure.__module__ == 'geo.maps'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_figure_is_laid_out_once_whatever_it_is_saved_as(run, layers, tmp_path, monkeypatch):
+    """A chart's constrained layout (the costly part of saving) runs once: the SVG reuses
+    the PNG's positions. A page of maps has fixed positions and no layout engine at all.
+    The hover layer of the report relies on both."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    calls = []
+    execute = ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(
+        ConstrainedLayoutEngine, "execute", lambda self, fig: calls.append(1) or execute(self, fig)
+    )
+    chart = maps.regions_bar(run["sector_summary"])
+    before = chart.axes[0].get_position().bounds
+    paths = maps.save_figure(chart, tmp_path / "once", ("png", "svg"))
+    assert [p.suffix for p in paths] == [".png", ".svg"]
+    assert len(calls) == 1
+    after = chart.axes[0].get_position().bounds
+    assert after != before  # laid out (not the initial grid) ...
+    maps.save_figure(chart, tmp_path / "twice", ("svg",))
+    assert len(calls) == 1  # ... and frozen
+    assert chart.axes[0].get_position().bounds == after
+    page = sector_fig(run, layers)
+    assert page.get_layout_engine() is None
+    boxes = [ax.get_position().bounds for ax in page.axes]
+    maps.save_figure(page, tmp_path / "page", ("png", "svg"))
+    assert len(calls) == 1
+    assert [ax.get_position().bounds for ax in page.axes] == boxes
+
+
+def test_save_figure_writes_a_palette_png_only_by_default(run, layers, tmp_path):
+    from PIL import Image
+
+    paths = maps.save_figure(sector_fig(run, layers), tmp_path / "fig")
+    assert [p.name for p in paths] == ["fig.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
+    with Image.open(paths[0]) as image:
+        assert image.mode == "P"
+    with pytest.raises(ValueError, match="figure formats"):
+        maps.save_figure(Figure(), tmp_path / "x", ("pdf",))
+
+
+def test_the_hover_layer_lies_on_the_provinces_of_the_saved_png(run, layers, tmp_path):
+    """map_overlays maps projected km to PNG pixels: the pixel under a province's
+    label point is that province's colour (Xinjiang's, on the observed PV map)."""
+    from PIL import Image
+
+    fig = sector_fig(run, layers)
+    (png,) = maps.save_figure(fig, tmp_path / "fig")
+    overlays = maps.map_overlays(fig)
+    assert len(overlays) == 4
+    with Image.open(png) as image:
+        pixels = np.asarray(image.convert("RGB"))
+        assert (overlays[0]["width"], overlays[0]["height"]) == image.size
+    a, _, _, d, e, f = overlays[0]["matrix"]
+    x_km, y_km = (v / 1000 for v in layers.points["650000"])
+    x, y = a * x_km + e, d * y_km + f
+    ax = maps.map_axes(fig)[0]
+    coll = next(c for c in ax.collections if "650000" in getattr(c, "region_codes", []))
+    value = coll.get_array()[coll.region_codes.index("650000")]
+    expected = np.array(coll.cmap(coll.norm(value))[:3]) * 255
+    assert np.abs(pixels[round(y), round(x)] - expected).max() < 40
+    paths = maps.hover_paths()
+    assert set(paths) == set(layers.main) and all(p.startswith("M") for p in paths.values())
+
+
+def test_chinese_text_is_drawn_with_the_shipped_font():
+    """A figure in the maps' style draws Chinese names with real glyphs (no 'missing from
+    font' warning), from the font shipped in geo/fonts, not one the machine may have."""
+    import warnings
+
+    from matplotlib import font_manager, rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from geo import cjk
+
+    with rc_context(maps.STYLE), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = Figure(figsize=(2, 1))
+        fig.text(0.1, 0.5, "北京市 广东省 新疆维吾尔自治区", fontweight="bold")
+        FigureCanvasAgg(fig).draw()
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    found = font_manager.findfont(cjk.FAMILY, fallback_to_default=False)
+    assert found == str(cjk.FONT_FILE)
+    assert cjk.FONT_FILE.stat().st_size < 1_500_000
+    assert (cjk.FONT_FILE.parent / "OFL.txt").read_text(encoding="utf-8").startswith("Copyright")

@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -82,17 +83,18 @@ def coordinated(default_scenario):
 def quick_figures(monkeypatch):
     """Stand-ins for the map drawing (about 20 s per report): one small file each."""
 
-    def run_figures(results, folder):
+    @contextmanager
+    def run_figures(jobs, folder, formats, names):
         (folder / "figures").mkdir()
         (folder / "figures" / "stub.png").write_bytes(b"run figure")
-        return {"sector": [], "region": [], "chart": []}
+        yield list
 
-    def batch_figures(tables, folder):
+    def batch_figures(tables, folder, formats=("png",)):
         (folder / "figures").mkdir()
         (folder / "figures" / "stub.png").write_bytes(b"batch figure")
         return []
 
-    monkeypatch.setattr(geo_report, "_figures", run_figures)
+    monkeypatch.setattr(geo_report, "drawing", run_figures)
     monkeypatch.setattr(batch_report, "_figures", batch_figures)
 
 
@@ -361,7 +363,7 @@ def test_a_failure_while_drawing_leaves_the_previous_output(
         raise RuntimeError("killed while drawing")
 
     with monkeypatch.context() as patch:
-        patch.setattr(maps, "gap_small_multiples", broken)
+        patch.setattr(maps, "region_figure", broken)
         assert main(["run", "-o", str(target)]) == 3
         assert _snapshot(target) == before
         assert _hidden(tmp_path) == []
@@ -389,7 +391,10 @@ from geo import maps
 def killed(*args, **kwargs):
     os._exit(9)  # as a SIGKILL: no exception handler, no cleanup
 
-maps.gap_small_multiples = killed
+maps.region_figure = killed
+# Drawn in this process (not in the two workers that would otherwise draw meanwhile):
+# the kill must hit the command itself while its report is being written.
+os.environ["DUPOPT_REPORT_WORKERS"] = "1"
 from dupopt.cli import main
 main(["run", "-o", sys.argv[1]])
 """

@@ -38,6 +38,9 @@ def test_wheel_ships_the_dataset(tmp_path):
     assert "optimizer/scenario/plausible_ranges.csv" in names  # the loader needs it
     assert "optimizer/analysis/reference_figures.csv" in names  # the validation table
     assert "optimizer/data/sweeps/uncertainty.toml" in names  # the headline's range
+    assert "geo/fonts/DupoptCJK-Regular.otf" in names  # Chinese names in maps and pages
+    assert "geo/fonts/OFL.txt" in names  # the font's licence travels with it
+    assert "optimizer/docs/model.md" in names  # the report's equations
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "dupopt = dupopt.cli:main" in text

@@ -4,9 +4,9 @@
 :func:`optimizer.sweeps.driver.run_sweep` (only through
 :func:`optimizer.sweeps.store.read_store`), computes the summary tables of
 :mod:`optimizer.analysis.sweep_statistics`, draws the figures with the map machinery of
-:mod:`geo.maps`, and writes ``report.html`` with ``figures/`` (PNG for every figure, SVG
-too for the charts; the maps' SVGs would be about 1 MB each) and ``tables/`` (CSV) into
-one folder. As :mod:`geo.reports.run_report`, the page extends the shared template of
+:mod:`geo.maps`, and writes ``report.html`` with ``figures/`` (PNG, each figure laid out
+and drawn once; SVG on request) and ``tables/`` (CSV) into one folder. As
+:mod:`geo.reports.run_report`, the page extends the shared template of
 :mod:`geo.reports.html` and opens offline (no external resources; the sorting script is
 inline), and every string from the store is escaped by Jinja2. The
 folder is built in a hidden staging folder next to it and swapped in as a whole
@@ -21,13 +21,16 @@ Examples
 
 from __future__ import annotations
 
+import base64
 import math
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from geo.cjk import font_face_css
 from geo.reports.html import REPORT_FILE, report_folder, table, write_page, write_tables
 from optimizer.analysis import sweep_statistics as bt
 from optimizer.analysis.comparison import CAPACITY_EPS, year_span
@@ -37,6 +40,7 @@ from optimizer.sweeps.store import read_store
 __all__ = [
     "REPORT_FILE",
     "debt_maps",
+    "driver_figure",
     "headline_sentences",
     "metric_figure",
     "regions_boxplot",
@@ -280,14 +284,25 @@ def _box_strip(ax, groups: Sequence[tuple[str, np.ndarray]], colours: Sequence[s
     ax.set_axisbelow(True)
 
 
+#: How each kind of scenario is drawn in the distribution of the cost of non-coordination.
+KIND_STYLE = {
+    "named": {"marker": "v", "color": "#CC79A7", "label": "named variants"},
+    "grid": {"marker": "|", "color": "#009E73", "label": "grid points"},
+}
+BASE_COLOUR = "#D55E00"
+
+
 def metric_figure(scenarios: pd.DataFrame):
-    """Across scenarios: cost of non-coordination (histogram), stranded capital and the
-    debt tied to it (boxes and points, observed vs coordinated).
+    """Across scenarios: cost of non-coordination (histogram of the Monte-Carlo draws,
+    named variants and grid points marked apart, the base case as a line), stranded
+    capital and the debt tied to it (boxes and points, observed vs coordinated, the base
+    case as a diamond).
 
     Parameters
     ----------
     scenarios
-        The done rows of the store's ``scenarios`` table.
+        The done rows of the store's ``scenarios`` table (with ``kind``: base, named,
+        grid, monte_carlo; without it every row is one of the distribution).
 
     Returns
     -------
@@ -297,29 +312,53 @@ def metric_figure(scenarios: pd.DataFrame):
     Examples
     --------
     >>> s = pd.DataFrame({"cost_of_non_coordination": [280.0, 330.0, 800.0],
+    ...     "kind": ["base", "monte_carlo", "monte_carlo"],
     ...     "stranded_capital_observed": [2181.0, 2911.0, 1491.0],
     ...     "stranded_capital_coordinated": [0.0, 0.0, 0.0],
     ...     "stranded_debt_observed": [654.0, 873.0, 447.0],
     ...     "stranded_debt_coordinated": [0.0, 0.0, 0.0]})
-    >>> [ax.get_ylabel() for ax in metric_figure(s).axes]
+    >>> fig = metric_figure(s)
+    >>> [ax.get_ylabel() for ax in fig.axes]
     ['scenarios (count)', 'CNY bn', 'CNY bn']
+    >>> fig.get_suptitle()
+    'Cost of non-coordination: base case 280.0, 2 draws 330.0-800.0 CNY bn/yr'
     """
     import matplotlib as mpl
     from matplotlib.ticker import MaxNLocator
 
     from geo import maps
 
-    n = len(scenarios)
+    kind = (
+        scenarios["kind"].astype(str)
+        if "kind" in scenarios.columns
+        else pd.Series("monte_carlo", index=scenarios.index)
+    )
+    cost_all = pd.to_numeric(scenarios.get("cost_of_non_coordination"), errors="coerce")
+    if cost_all is None:
+        cost_all = pd.Series(np.nan, index=scenarios.index)
+    base = cost_all[kind == "base"].dropna()
+    draws = cost_all[~kind.isin(["base", *KIND_STYLE])].dropna().to_numpy(dtype=float)
+    title = f"Key metrics across {len(scenarios)} scenario{'s' if len(scenarios) != 1 else ''}"
+    if len(draws):
+        title = (
+            "Cost of non-coordination: "
+            + (f"base case {base.iloc[0]:,.1f}, " if len(base) else "")
+            + f"{len(draws)} draws {draws.min():,.1f}-{draws.max():,.1f} CNY bn/yr"
+        )
     with mpl.rc_context(maps.STYLE):
-        fig = maps.new_figure((10, 3.8), f"Key metrics across {n} scenario{'s' if n != 1 else ''}")
+        fig = maps.new_figure((10, 3.8), title)
         ax_cost, ax_cap, ax_debt = fig.subplots(1, 3, width_ratios=[1.4, 1, 1])
-        cost = pd.to_numeric(scenarios.get("cost_of_non_coordination"), errors="coerce")
-        cost = np.asarray(cost, dtype=float) if cost is not None else np.array([])
-        cost = cost[np.isfinite(cost)]
-        if len(cost):
-            bins = int(np.clip(math.ceil(math.sqrt(len(cost))), 1, 40))
-            ax_cost.hist(cost, bins=bins, color="#0072B2", alpha=0.8, edgecolor="white")
-            median = float(np.median(cost))
+        if len(draws):
+            bins = int(np.clip(math.ceil(math.sqrt(len(draws))), 1, 40))
+            ax_cost.hist(
+                draws,
+                bins=bins,
+                color="#0072B2",
+                alpha=0.8,
+                edgecolor="white",
+                label=f"Monte-Carlo draws ({len(draws)})",
+            )
+            median = float(np.median(draws))
             ax_cost.axvline(median, color="#111111", linestyle="--", linewidth=0.8)
             ax_cost.annotate(
                 f"median {median:,.1f}",
@@ -331,13 +370,36 @@ def metric_figure(scenarios: pd.DataFrame):
                 va="top",
                 fontsize=7,
             )
+        for name, style in KIND_STYLE.items():
+            values = cost_all[kind == name].dropna().to_numpy(dtype=float)
+            if len(values):
+                ax_cost.scatter(
+                    values,
+                    np.zeros(len(values)),
+                    marker=style["marker"],
+                    s=40,
+                    color=style["color"],
+                    label=f"{style['label']} ({len(values)})",
+                    zorder=4,
+                    clip_on=False,
+                )
+        if len(base):
+            ax_cost.axvline(
+                float(base.iloc[0]),
+                color=BASE_COLOUR,
+                linewidth=1.6,
+                label=f"base case ({base.iloc[0]:,.1f})",
+            )
         ax_cost.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax_cost.set_xlabel("cost of non-coordination (CNY bn/yr)")
         ax_cost.set_ylabel("scenarios (count)")
         ax_cost.set_title("(a) Cost of non-coordination", loc="left")
         ax_cost.grid(axis="y", linewidth=0.4, color="#dddddd")
         ax_cost.set_axisbelow(True)
+        if ax_cost.get_legend_handles_labels()[0]:
+            ax_cost.legend(loc="upper left", fontsize=6.5, frameon=False, bbox_to_anchor=(0, 0.93))
         colours = [maps.MODE_COLOURS[m] for m in bt.MODES]
+        others = scenarios.loc[kind != "base"]
         for ax, stem, heading in (
             (ax_cap, "stranded_capital", "(b) Stranded capital"),
             (ax_debt, "stranded_debt", "(c) Debt tied to stranded capacity"),
@@ -346,15 +408,93 @@ def metric_figure(scenarios: pd.DataFrame):
             for mode in bt.MODES:
                 col = f"{stem}_{mode}"
                 values = (
-                    pd.to_numeric(scenarios[col], errors="coerce").to_numpy(dtype=float)
-                    if col in scenarios.columns
+                    pd.to_numeric(others[col], errors="coerce").to_numpy(dtype=float)
+                    if col in others.columns
                     else np.array([])
                 )
                 groups.append((mode, values))
             _box_strip(ax, groups, colours)
+            for i, mode in enumerate(bt.MODES, start=1):
+                col = f"{stem}_{mode}"
+                if col in scenarios.columns and (kind == "base").any():
+                    value = pd.to_numeric(scenarios.loc[kind == "base", col], errors="coerce")
+                    ax.scatter(
+                        [i + 0.32],
+                        value.iloc[:1],
+                        marker="D",
+                        s=22,
+                        color=BASE_COLOUR,
+                        zorder=5,
+                        label="base case" if i == 1 else None,
+                    )
             ax.set_ylabel("CNY bn")
             ax.set_ylim(bottom=0)
             ax.set_title(heading, loc="left")
+        if (kind == "base").any():
+            ax_cap.legend(loc="upper right", fontsize=6.5, frameon=False)
+    return fig
+
+
+def driver_figure(table: pd.DataFrame, base: float | None = None, top: int = 10):
+    """Tornado chart: how far each uncertain input moves the cost of non-coordination
+    from its 5th to its 95th percentile (:func:`optimizer.analysis.sweep_statistics.drivers`),
+    the largest on top; the title names the largest.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"input": ["demand", "export"], "low": [0.9, 0.8],
+    ...     "high": [1.1, 1.2], "metric_low": [700.0, 640.0], "metric_high": [600.0, 660.0],
+    ...     "swing": [-100.0, 20.0], "r2": 0.9, "draws": 40, "unit": "CNY bn/yr"})
+    >>> driver_figure(t, base=300.0).get_suptitle()
+    'Demand moves the cost of non-coordination most: 700 to 600 CNY bn/yr across its range'
+    """
+    import matplotlib as mpl
+
+    from geo import maps
+
+    rows = table.head(top).iloc[::-1]
+    first = table.iloc[0]
+    name = str(first["input"]).replace("_", " ")
+    title = (
+        f"{name[:1].upper()}{name[1:]} moves the cost of "
+        f"non-coordination most: {first['metric_low']:,.0f} to {first['metric_high']:,.0f} "
+        "CNY bn/yr across its range"
+    )
+    with mpl.rc_context(maps.STYLE):
+        fig = maps.new_figure((8, 0.45 * len(rows) + 1.6), title)
+        ax = fig.add_subplot()
+        y = np.arange(len(rows))
+        lo = np.minimum(rows["metric_low"], rows["metric_high"]).to_numpy(dtype=float)
+        hi = np.maximum(rows["metric_low"], rows["metric_high"]).to_numpy(dtype=float)
+        colour = np.where(rows["swing"].to_numpy(dtype=float) >= 0, "#D55E00", "#0072B2")
+        ax.barh(y, hi - lo, left=lo, color=colour, height=0.6)
+        labels = [
+            f"{str(r.input).replace('_', ' ')}\n({r.low:.2f}–{r.high:.2f})"
+            for r in rows.itertuples(index=False)
+        ]
+        ax.set_yticks(y, labels)
+        for yi, (a, b, r) in enumerate(zip(lo, hi, rows.itertuples(index=False), strict=True)):
+            ax.annotate(
+                f"{r.swing:+,.0f}",
+                (b, yi),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+            )
+            del a
+        centre = float(rows[["metric_low", "metric_high"]].to_numpy().mean())
+        ax.axvline(centre, color="#444444", linewidth=0.7, linestyle=":")
+        if base is not None and np.isfinite(base):
+            ax.axvline(base, color=BASE_COLOUR, linewidth=1.4, label=f"base case ({base:,.1f})")
+            ax.legend(loc="lower right", fontsize=7, frameon=False)
+        ax.set_xlabel(
+            "cost of non-coordination (CNY bn/yr), fitted at the input's 5th and 95th "
+            "percentile, others at their means"
+        )
+        ax.tick_params(axis="y", length=0)
+        ax.grid(axis="x", linewidth=0.4, color="#dddddd")
+        ax.set_axisbelow(True)
     return fig
 
 
@@ -666,7 +806,9 @@ def debt_maps(
     return fig
 
 
-def _figures(tables: dict[str, pd.DataFrame], folder: Path) -> list[dict]:
+def _figures(
+    tables: dict[str, pd.DataFrame], folder: Path, formats: Sequence[str] = ("png",)
+) -> list[dict]:
     """Draw and save every figure (none without done scenarios); their HTML records."""
     from geo import maps
 
@@ -677,27 +819,54 @@ def _figures(tables: dict[str, pd.DataFrame], folder: Path) -> list[dict]:
     # Per-year figures show the last year of the model, named in the captions.
     over, when = _when(tables)
 
-    def save(fig, stem: str, title: str, caption: str, section: str, svg: bool = True) -> None:
-        base = folder / "figures" / stem
-        if svg:
-            paths = maps.save_figure(fig, base)
-        else:  # maps: the SVG would be ~1 MB each; the PNG as save_figure writes it
-            paths = [base.with_name(base.name + ".png")]
-            paths[0].parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(paths[0], dpi=maps.DPI, format="png", metadata={"Software": None})
+    def save(fig, stem: str, title: str, caption: str, section: str) -> None:
+        # Laid out and drawn once; PNG unless asked otherwise (map SVGs are ~1 MB each).
+        paths = maps.save_figure(fig, folder / "figures" / stem, tuple(formats))
         files = {p.suffix.lstrip("."): f"figures/{p.name}" for p in paths}
-        out.append({"title": title, "caption": caption, "section": section, **files})
+        shown = files.get("png", files.get("svg"))
+        out.append(
+            {
+                "stem": stem,
+                "title": fig.get_suptitle() or title,
+                "alt": title,
+                "caption": caption,
+                "section": section,
+                "files": files,
+                "src": shown,
+            }
+        )
 
     save(
         metric_figure(done),
         "metrics",
         "Key metrics across scenarios",
-        f"(a) Histogram of the cost of non-coordination{over} (observed minus coordinated "
-        "total cost, CNY bn/yr; dashed: median). (b) Stranded capital and (c) the debt tied "
-        f"to it{when} (CNY bn), observed buildout vs coordinated plan: boxes span the quartiles, "
-        "whiskers 1.5 times the interquartile range, points are scenarios.",
+        f"(a) Histogram of the cost of non-coordination{over} over the Monte-Carlo draws "
+        "(observed minus coordinated total cost, CNY bn/yr; dashed: their median), named "
+        "variants and grid points marked below it, the base case as a solid line. (b) "
+        f"Stranded capital and (c) the debt tied to it{when} (CNY bn), observed buildout vs "
+        "coordinated plan, over the scenarios other than the base case (diamond): boxes span "
+        "the quartiles, whiskers 1.5 times the interquartile range, points are scenarios.",
         "distributions",
     )
+    driving = bt.drivers(tables)
+    if not driving.empty:
+        base = done.loc[done.get("kind", pd.Series(dtype=str)) == "base"]
+        base_cost = (
+            float(base["cost_of_non_coordination"].iloc[0])
+            if len(base) and "cost_of_non_coordination" in base
+            else None
+        )
+        save(
+            driver_figure(driving, base_cost),
+            "drivers",
+            "Which uncertain input moves the cost of non-coordination most",
+            f"Per uncertain input, the cost of non-coordination{over} fitted at the 5th and "
+            "95th percentile of its draws, the other inputs at their means (least squares "
+            f"over {int(driving['draws'].iloc[0])} Monte-Carlo draws, R² "
+            f"{driving['r2'].iloc[0]:.2f}); red: the cost rises with the input, blue: it "
+            "falls. Inputs drawn per region enter twice: their mean and their spread.",
+            "drivers",
+        )
     regions_long = bt.regions_by_scenario(tables)
     if not regions_long.empty:
         save(
@@ -718,7 +887,6 @@ def _figures(tables: dict[str, pd.DataFrame], folder: Path) -> list[dict]:
             f"(capacity above {CAPACITY_EPS:g} capacity units), per sector; fixed scale 0 "
             "to 1.",
             "robustness",
-            svg=False,
         )
     ranges = bt.regional_ranges(tables)
     if not ranges.empty:
@@ -729,7 +897,6 @@ def _figures(tables: dict[str, pd.DataFrame], folder: Path) -> list[dict]:
             f"Debt tied to stranded capacity under the observed buildout{when}, summed over "
             "sectors: median and range (max − min) across done scenarios, CNY bn.",
             "debt",
-            svg=False,
         )
     return out
 
@@ -753,9 +920,15 @@ def report_context(tables: dict[str, pd.DataFrame], store: Path) -> dict:
         "status_counts": (bt.status_counts(tables), "Scenarios by status", None),
         "failures": (bt.failures(tables), "Scenarios that were not solved", ""),
         "distribution": (
-            bt.metric_distribution(tables),
-            "Distribution of the key metrics across done scenarios",
+            bt.metric_distribution_by_kind(tables),
+            "Distribution of the key metrics by kind of scenario (base case, named variants, "
+            "grid, Monte-Carlo draws)",
             None,
+        ),
+        "drivers": (
+            bt.drivers(tables),
+            "Drivers: how far each uncertain input moves the cost of non-coordination",
+            "multipliers; CNY bn/yr",
         ),
         "sector_regions": (
             bt.sector_regions(tables),
@@ -840,7 +1013,13 @@ def default_output(store: Path) -> Path:
     return out if out != store else store.with_name(f"{store.name}-report")
 
 
-def render_batch_report(store: Path, output: Path | None = None) -> Path:
+def render_batch_report(
+    store: Path,
+    output: Path | None = None,
+    *,
+    figure_format: str = "png",
+    single_file: bool = False,
+) -> Path:
     """Write the HTML report of a batch sweep store.
 
     Parameters
@@ -850,10 +1029,15 @@ def render_batch_report(store: Path, output: Path | None = None) -> Path:
     output
         The report folder; default ``store.with_suffix('')``, a folder next to the store
         (``reports/sens.duckdb`` -> ``reports/sens/``). It receives ``report.html``,
-        ``figures/`` (PNG; SVG for the charts), ``tables/`` (CSV) and a ``manifest.json``
+        ``figures/`` (PNG; SVG on request), ``tables/`` (CSV) and a ``manifest.json``
         of kind ``"report"``. The folder is replaced as a whole once the new report is
         complete; it may be missing, empty or an earlier dupopt report folder, anything
         else (a folder holding other files, the store's folder) is refused.
+    figure_format
+        ``"png"`` (default), ``"svg"`` or ``"both"``: the files written per figure.
+    single_file
+        One self-contained ``report.html`` (images and CSV links as data URIs), no
+        ``figures/`` folder.
 
     Returns
     -------
@@ -887,10 +1071,27 @@ def render_batch_report(store: Path, output: Path | None = None) -> Path:
     with report_folder(output, store, "the store", "store") as stage:
         info = bt.sector_info(tables)
         # Name and order the sweep's own sectors (shipped names only for an old store).
+        formats = {"png": ("png",), "svg": ("svg",), "both": ("png", "svg")}[figure_format]
         with maps.sector_names(info["name"].to_dict() if len(info) else maps.SECTOR_NAMES):
             context = report_context(tables, store)
-            figures = _figures(tables, stage)
+            figures = _figures(tables, stage, formats)
         (stage / "figures").mkdir(exist_ok=True)
         write_tables(stage, context.pop("table_frames"))
-        write_page(stage, TEMPLATE, **context, figures=figures)
+        if single_file:
+            mime = {"png": "image/png", "svg": "image/svg+xml"}
+            for f in figures:
+                kind = f["src"].rsplit(".", 1)[-1]
+                data = base64.b64encode((stage / f["src"]).read_bytes()).decode("ascii")
+                f["src"], f["files"] = f"data:{mime[kind]};base64,{data}", {}
+            shutil.rmtree(stage / "figures")
+            for t in context["tables"].values():
+                data = base64.b64encode((stage / t["csv"]).read_bytes()).decode("ascii")
+                t["csv"] = f"data:text/csv;base64,{data}"
+        write_page(
+            stage,
+            TEMPLATE,
+            **context,
+            figures=figures,
+            cjk_font_css=font_face_css(repr(context) + repr(figures)),
+        )
     return output / REPORT_FILE

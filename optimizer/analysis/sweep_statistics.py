@@ -590,3 +590,139 @@ def _short(value: object) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}={_short(v)}" for k, v in value.items()) + "}"
     return str(value)
+
+
+#: Kinds of scenario in a store, in the order reports show them.
+KINDS = ("base", "named", "grid", "monte_carlo")
+
+
+def metric_distribution_by_kind(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`metric_distribution` per kind of scenario (base, named, grid, Monte Carlo).
+
+    The kinds answer different questions (the base case is one point, named variants are
+    chosen cases, a grid spans a box, Monte-Carlo draws sample a distribution), so they
+    are summarised apart; ``kind`` is the first column.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"scenario": ["base", "m1", "m2"], "status": "done",
+    ...     "kind": ["base", "monte_carlo", "monte_carlo"],
+    ...     "cost_of_non_coordination": [300.0, 500.0, 700.0]})
+    >>> d = metric_distribution_by_kind({"scenarios": s})
+    >>> d[["kind", "count", "median"]].to_dict("records")
+    [{'kind': 'base', 'count': 1, 'median': 300.0}, {'kind': 'monte_carlo', 'count': 2, 'median': 600.0}]
+    """  # noqa: E501
+    done = done_scenarios(tables)
+    if "kind" not in done.columns or done.empty:
+        frame = metric_distribution(tables)
+        frame.insert(0, "kind", "all")
+        return frame
+    kinds = [k for k in KINDS if k in set(done["kind"])] + sorted(set(done["kind"]) - set(KINDS))
+    frames = []
+    for kind in kinds:
+        part = metric_distribution({"scenarios": done.loc[done["kind"] == kind]})
+        part.insert(0, "kind", kind)
+        frames.append(part)
+    frame = pd.concat(frames, ignore_index=True)
+    return named(
+        frame,
+        "distribution of key metrics by kind of scenario (done scenarios)",
+        "see unit column",
+    )
+
+
+def _override_frame(done: pd.DataFrame) -> pd.DataFrame:
+    """One column per override key, one row per scenario (NaN where not set)."""
+    import json
+
+    parsed = [json.loads(v) if isinstance(v, str) and v else {} for v in done["overrides"]]
+    frame = pd.DataFrame.from_records(parsed, index=done.index)
+    return frame.apply(pd.to_numeric, errors="coerce")
+
+
+def drivers(
+    tables: dict[str, pd.DataFrame], metric: str = "cost_of_non_coordination"
+) -> pd.DataFrame:
+    """Which uncertain input moves ``metric`` most across the Monte-Carlo draws.
+
+    Each input of the draws is one driver: its multiplier, or for an input drawn
+    independently per region or sector (``cost_factor.110000``, ...) the mean of its
+    multipliers and, separately, their spread (standard deviation: regional cost
+    differences act through it). ``metric`` is regressed on all drivers at once
+    (ordinary least squares); a driver's swing is its coefficient times the span of its
+    draws (5th to 95th percentile), i.e. how far the metric moves when that input goes
+    from low to high and the others stay at their means.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per driver, largest absolute swing first: ``input``, ``low`` and
+        ``high`` (the 5th and 95th percentile of the driver's draws), ``metric_low`` and
+        ``metric_high`` (the fitted metric there, others at their means), ``swing``
+        (``metric_high - metric_low``), ``r2`` (of the whole fit), ``draws``, ``unit``.
+        Empty without at least three more done draws than drivers.
+
+    Examples
+    --------
+    >>> import json
+    >>> rng = np.random.default_rng(0)
+    >>> d, e = rng.uniform(0.9, 1.1, 40), rng.uniform(0.8, 1.2, 40)
+    >>> s = pd.DataFrame({"scenario": [f"m{i}" for i in range(40)], "status": "done",
+    ...     "kind": "monte_carlo", "overrides": [json.dumps({"demand": a, "export": b})
+    ...     for a, b in zip(d, e)], "cost_of_non_coordination": 300 - 500 * (d - 1) + 10 * e})
+    >>> t = drivers({"scenarios": s})
+    >>> t["input"].tolist(), round(float(t["swing"].iloc[0]) / (np.quantile(d, .95) - np.quantile(d, .05)))
+    (['demand', 'export'], -500)
+    """  # noqa: E501
+    columns = ["input", "low", "high", "metric_low", "metric_high", "swing", "r2", "draws", "unit"]
+    empty = named(pd.DataFrame(columns=columns), f"drivers of {metric}", "")
+    done = done_scenarios(tables)
+    if done.empty or metric not in done.columns or "overrides" not in done.columns:
+        return empty
+    if "kind" in done.columns:
+        done = done.loc[done["kind"] == "monte_carlo"]
+    y = pd.to_numeric(done[metric], errors="coerce")
+    done = done.loc[y.notna()]
+    y = y.loc[done.index].to_numpy(dtype=float)
+    if done.empty:
+        return empty
+    raw = _override_frame(done)
+    groups: dict[str, list[str]] = {}
+    for key in raw.columns:
+        head, _, tail = str(key).partition(".")
+        # cost_factor.110000: one draw per region (a group); export.solar_pv alone: itself.
+        group = (
+            head if tail and sum(str(k).startswith(head + ".") for k in raw.columns) > 1 else key
+        )
+        groups.setdefault(group, []).append(key)
+    features = {}
+    for group, keys in groups.items():
+        values = raw[keys]
+        features[group] = values.mean(axis=1)
+        if len(keys) > 1:
+            features[f"{group} (spread across {len(keys)} draws)"] = values.std(axis=1)
+    x = pd.DataFrame(features).dropna(axis=1, how="all")
+    x = x.loc[:, x.std() > 0]
+    if x.empty or len(x) < x.shape[1] + 3:
+        return empty
+    design = np.column_stack([np.ones(len(x)), x.to_numpy(dtype=float)])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    fitted = design @ coef
+    total = float(((y - y.mean()) ** 2).sum())
+    r2 = 1 - float(((y - fitted) ** 2).sum()) / total if total > 0 else np.nan
+    mean = x.mean()
+    base = coef[0] + float((coef[1:] * mean.to_numpy()).sum())
+    rows = []
+    for (name, column), c in zip(x.items(), coef[1:], strict=True):
+        low, high = (float(v) for v in column.quantile([0.05, 0.95]))
+        at_low = base + c * (low - mean[name])
+        at_high = base + c * (high - mean[name])
+        rows.append([name, low, high, at_low, at_high, at_high - at_low, r2, len(x), "CNY bn/yr"])
+    frame = pd.DataFrame(rows, columns=columns)
+    frame = frame.reindex(frame["swing"].abs().sort_values(ascending=False).index)
+    return named(
+        frame.reset_index(drop=True),
+        f"drivers of {metric}: swing from the 5th to the 95th percentile of each input "
+        "(least-squares fit over the Monte-Carlo draws, other inputs at their means)",
+        "multipliers; CNY bn/yr",
+    )
