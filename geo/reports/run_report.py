@@ -54,6 +54,7 @@ from optimizer.model.results import NON_RESOURCE_TERMS
 from optimizer.output.folders import OutputError, require_kind, staged_output, to_json
 from optimizer.output.results_folder import read_results
 from optimizer.scenario.readers import display_path
+from optimizer.scenario.summary import provenance_of
 
 __all__ = [
     "FIGURE_FORMATS",
@@ -168,14 +169,11 @@ def national_sentence(headline: pd.DataFrame) -> str:
     )
 
 
-def quality_shares(scenario: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Share of value rows by quality flag per scenario table (from the saved inputs)."""
-    counts = {
-        name: frame["quality"].value_counts().reindex(QUALITY, fill_value=0)
-        for name, frame in sorted(scenario.items())
-        if "quality" in frame.columns and len(frame)
-    }
-    shares = pd.DataFrame(counts).T
+def quality_shares(scenario: dict[str, pd.DataFrame], base_year: int) -> pd.DataFrame:
+    """Share of the base year's value rows by quality flag per scenario table (from the
+    saved inputs), as ``dupopt data check`` prints them."""
+    p = provenance_of(scenario, base_year)
+    shares = p[list(QUALITY)].mul(p["rows"], axis=0).groupby(level="table").sum()
     shares.loc["all"] = shares.sum()
     return shares.div(shares.sum(axis=1), axis=0)
 
@@ -989,7 +987,7 @@ def model_sections(path: Path | None) -> list[dict]:
 def provenance(scenario: Mapping[str, pd.DataFrame], gap: pd.DataFrame, year: int) -> dict:
     """What is estimated: the quality shares of all value rows and of the observed
     capacity figures the maps show."""
-    shares = quality_shares(scenario) if scenario else pd.DataFrame(columns=QUALITY)
+    shares = quality_shares(scenario, year) if scenario else pd.DataFrame(columns=QUALITY)
     rows = gap.loc[gap["year"] == year]
     counts = rows["observed_quality"].astype(str).value_counts()
     n = len(rows)

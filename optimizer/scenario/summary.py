@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from optimizer.model.results import named as _named
@@ -68,14 +70,34 @@ def provenance(scenario: Scenario, years: str = "base") -> pd.DataFrame:
     >>> p.loc[("buildout", "crude_steel"), "methods"]
     'M-GEM-COUNT 28, M-GEM-FLOOR 14, M-GEM-SUM 14'
     """
+    return provenance_of(scenario.tables(), scenario.base_year, years)
+
+
+def provenance_of(
+    tables: Mapping[str, pd.DataFrame], base_year: int, years: str = "base"
+) -> pd.DataFrame:
+    """:func:`provenance` of a scenario's tables as plain frames (a results folder's
+    saved inputs, say): tables are listed in the order given.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> demand = pd.DataFrame({"region": ["110000"] * 3, "sector": "nev",
+    ...     "year": [2022, 2023, 2023], "quality": ["reported", "estimated", "assumed"],
+    ...     "note": ["", "M-SPREAD: ...", "a guess"]})
+    >>> p = provenance_of({"demand": demand}, 2023)  # the 2023 rows only
+    >>> p.loc[("demand", "nev"), ["rows", "estimated", "assumed", "methods"]].tolist()
+    [2, 0.5, 0.5, 'M-SPREAD 1']
+    """
     if years not in {"base", "history", "all"}:
         raise ValueError(f"years must be 'base', 'history' or 'all', got {years!r}")
     parts = []
-    for name, frame in scenario.tables().items():
+    for name, frame in tables.items():
         if "quality" not in frame.columns or not len(frame):
             continue
-        if "year" in SPECS[name].key and years != "all":
-            in_base = frame["year"] == scenario.base_year
+        spec = SPECS.get(name)
+        if spec is not None and "year" in spec.key and years != "all":
+            in_base = frame["year"].astype(int) == base_year
             frame = frame.loc[in_base if years == "base" else ~in_base]
         elif years == "history":
             continue
@@ -86,7 +108,9 @@ def provenance(scenario: Scenario, years: str = "base") -> pd.DataFrame:
                     "table": name,
                     "group": frame[group].astype(str) if group else "all",
                     "quality": frame["quality"],
-                    "method": frame["note"].astype("string").str.extract(_METHOD)[0],
+                    "method": frame["note"].astype("string").str.extract(_METHOD)[0]
+                    if "note" in frame.columns
+                    else pd.NA,
                 }
             )
         )
@@ -109,7 +133,7 @@ def provenance(scenario: Scenario, years: str = "base") -> pd.DataFrame:
 
     methods = rows.dropna(subset=["method"]).groupby(keys)["method"].agg(listing)
     out["methods"] = methods.reindex(out.index).fillna("")
-    order = {name: i for i, name in enumerate(scenario.tables())}
+    order = {name: i for i, name in enumerate(tables)}
     out = out.sort_index(key=lambda level: level.map(order) if level.name == "table" else level)
     out.columns.name = None
     return _named(out, f"provenance of the value rows ({years})", "rows; fraction")
