@@ -86,8 +86,9 @@ def provenance_of(
     ...     "year": [2022, 2023, 2023], "quality": ["reported", "estimated", "assumed"],
     ...     "note": ["", "M-SPREAD: ...", "a guess"]})
     >>> p = provenance_of({"demand": demand}, 2023)  # the 2023 rows only
-    >>> p.loc[("demand", "nev"), ["rows", "estimated", "assumed", "methods"]].tolist()
-    [2, 0.5, 0.5, 'M-SPREAD 1']
+    >>> r = p.loc[("demand", "nev")]
+    >>> int(r["rows"]), float(r["estimated"]), float(r["assumed"]), r["methods"]
+    (2, 0.5, 0.5, 'M-SPREAD 1')
     """
     if years not in {"base", "history", "all"}:
         raise ValueError(f"years must be 'base', 'history' or 'all', got {years!r}")
