@@ -137,6 +137,28 @@ def plan(sweep: Sweep, store: Store, retry_failed: bool) -> tuple[list[Job], int
     return todo, skipped, replace
 
 
+#: Scenarios to run from which ``run_sweep`` (and ``dupopt batch``) starts a Dask
+#: LocalCluster when not told how many workers to use; fewer run in this process. Starting
+#: a LocalCluster of two workers and building their models costs a few seconds (2.5-7 s on
+#: the 2-core reference machine, depending on its load), which two workers win back at
+#: about 6 ms a scenario over one in-process model (benchmarks/bench_batch.py,
+#: benchmarks/results/batch.md: break-even near PLACEHOLDER scenarios).
+DASK_MIN_SCENARIOS = 800
+
+
+def auto_workers(n: int, cpus: int | None = None) -> int:
+    """Workers for a sweep of ``n`` scenarios to run when none are asked for: 0 (in this
+    process, no Dask) below :data:`DASK_MIN_SCENARIOS` or on one core, else one per core.
+
+    >>> auto_workers(100, cpus=2), auto_workers(DASK_MIN_SCENARIOS, cpus=2)
+    (0, 2)
+    >>> auto_workers(10_000, cpus=1)
+    0
+    """
+    cpus = (os.cpu_count() or 1) if cpus is None else cpus
+    return 0 if cpus < 2 or n < DASK_MIN_SCENARIOS else cpus
+
+
 def chunks_of(jobs: list[Job], size: int) -> list[list[Job]]:
     return [jobs[i : i + size] for i in range(0, len(jobs), size)]
 
@@ -176,7 +198,9 @@ def run_sweep(
         Address of a running Dask scheduler (``tcp://host:8786``); default: a
         ``LocalCluster`` started for this run.
     workers
-        LocalCluster workers (default: one per core); ``0`` runs in this process.
+        LocalCluster workers; ``0`` runs in this process. Default (None): in this process
+        for fewer than :data:`DASK_MIN_SCENARIOS` scenarios to run or on one core, else
+        one worker per core (:func:`auto_workers`; one per core with ``dashboard``).
     resume
         Continue into an existing store (default); ``False`` refuses an existing store.
     retry_failed
@@ -227,7 +251,8 @@ def run_sweep(
             todo, skipped, replace = plan(sweep, store, retry_failed)
             summary = BatchSummary(store_path, len(sweep.jobs), skipped=skipped)
             if workers is None and scheduler is None:
-                workers = os.cpu_count() or 1
+                # The dashboard is the local cluster's: asking for it asks for Dask.
+                workers = (os.cpu_count() or 1) if dashboard else auto_workers(len(todo))
             label = scheduler or ("in-process" if workers == 0 else "LocalCluster")
             store.start_run(
                 sweep.digest,
