@@ -98,6 +98,70 @@ def run(mode: str, n: int, folder: Path, workers: int) -> dict:
     }
 
 
+def bare(n: int, folder: Path, strategy: int) -> dict:
+    """The limit: warm re-solves of both modes with nothing but HiGHS.
+
+    The variants' arrays (the sweep's own jobs) are computed beforehand; the timed loop
+    only changes the costs, bounds and coefficients that differ from the previous
+    variant's and calls ``h.run()`` (``simplex_strategy`` 1: dual, 4: primal)."""
+    from optimizer.model.backends import highs
+    from optimizer.sweeps.fast_model import ParametricModel
+
+    jobs = _jobs(n, folder)
+    solvers, arrays = [], []
+    for mode in ("observed", "coordinated"):
+        model = ParametricModel(jobs[0][0], mode, threads=1)
+        arrays.append([model.arrays(ov) for _, ov in jobs])
+        h = highs.render(model.lp, threads=1, lp_method="simplex")
+        h.setOptionValue("simplex_strategy", strategy)
+        model.lp.update(model.base)
+        highs.run_model(h)  # the base optimum: every variant starts warm
+        solvers.append((model, h, model._arrays()))
+    t0 = time.perf_counter()
+    for k in range(len(jobs)):
+        for m, (model, h, held) in enumerate(solvers):
+            new = arrays[m][k]
+            model._push(h, new, held)  # the changed entries only
+            h.run()
+            solvers[m] = (model, h, new)
+    wall = time.perf_counter() - t0
+    name = {1: "bare-dual", 4: "bare-primal"}[strategy]
+    return {"mode": name, "workers": 0, "scenarios": len(jobs), "done": len(jobs),
+            "wall_s": round(wall, 2), "rate": round(len(jobs) / wall, 2),
+            "steady": round(len(jobs) / wall, 2)}  # fmt: skip
+
+
+def model_loop(n: int, folder: Path) -> dict:
+    """dupopt's hot path without the store: ``ParametricModel.solve`` (arrays from the
+    overrides, push, warm re-solve, reduction, tie test) of both modes per variant."""
+    from optimizer.sweeps.fast_model import ParametricModel
+
+    jobs = _jobs(n, folder)
+    models = [ParametricModel(jobs[0][0], mode, threads=1) for mode in ("observed", "coordinated")]
+    for model in models:
+        model.solve(type(jobs[0][1])())
+    t0 = time.perf_counter()
+    for _, ov in jobs:
+        for model in models:
+            model.solve(ov)
+    wall = time.perf_counter() - t0
+    return {"mode": "hot-model", "workers": 0, "scenarios": len(jobs), "done": len(jobs),
+            "wall_s": round(wall, 2), "rate": round(len(jobs) / wall, 2),
+            "steady": round(len(jobs) / wall, 2)}  # fmt: skip
+
+
+def _jobs(n: int, folder: Path) -> list:
+    """(base scenario, overrides) of the sweep's variants, as ``run`` solves them."""
+    from optimizer.sweeps.sweep_file import load_sweep
+
+    path = folder / "bare.toml"
+    path.write_text(
+        SWEEP.format(n=n, scenario=(HERE.parent / "data" / "divisible.toml").as_posix())
+    )
+    sweep = load_sweep(path)
+    return [(sweep.scenario, job.overrides) for job in sweep.jobs]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", type=int, default=1000)

@@ -157,6 +157,7 @@ class ParametricModel:
         self._prod_cols = lp.variables["production"].columns
         _, self._cell_s = data.positions(cap.index)
         self._cell_t = self.years.get_indexer(cap.index.get_level_values("year"))
+        self._last_year = self._cell_t == int(np.argmax(self.years.to_numpy()))
         self._unmet = []
         for name in ("unmet", "unmet_export"):
             block = lp.variables[name]
@@ -171,6 +172,12 @@ class ParametricModel:
     def cell_sectors(self) -> np.ndarray:
         """Position in :attr:`sectors` of each (region, sector, year) cell of :attr:`index`."""
         return self._cell_s
+
+    @property
+    def last_year(self) -> np.ndarray:
+        """Whether each cell of :attr:`index` is in the model's last year (computed once:
+        reading a MultiIndex level per variant cost more than the metrics)."""
+        return self._last_year
 
     @property
     def cell_sector_years(self) -> np.ndarray:
