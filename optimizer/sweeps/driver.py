@@ -3,7 +3,8 @@
 :func:`run_sweep` groups the variants still to do into chunks, runs
 :func:`optimizer.sweeps.worker.run_chunk` on each (on a Dask ``LocalCluster`` with one
 single-threaded worker per core, listening on 127.0.0.1 only and without a dashboard
-unless asked; on an existing scheduler; or in this process with ``workers=0``), and
+unless asked; on an existing scheduler; or in this process with ``workers=0``, and by
+default for a sweep too small to pay for a cluster's start: :func:`auto_workers`), and
 commits every chunk to the :class:`~optimizer.sweeps.store.Store` in one
 transaction as it arrives. Only the driver writes the store. Rerunning the same sweep on
 the same store skips what is done, so an interrupted sweep resumes where it stopped.

@@ -298,16 +298,20 @@ def basic_mask(h: highspy.Highs, basis, n_cols: int, n_rows: int) -> np.ndarray:
     (``h.getBasis()``).
 
     From ``getBasicVariables`` (one numpy array of the ``n_rows`` basic indices, a row
-    ``i`` written ``-1 - i``) where HiGHS holds the basis factorisation, as after a
-    simplex solve: converting the status lists entry by entry took 3.2 ms of a ~16 ms
-    sweep scenario (about 5k entries), this 0.16 ms. Otherwise (no factorisation, or a
-    highspy without it) from the status lists.
+    ``i`` written ``-1 - i``) where HiGHS holds the basis factorisation: converting the
+    status lists entry by entry took 3.2 ms of a ~16 ms sweep scenario (about 5k
+    entries), this 0.16 ms. That is known only after simplex without presolve (every
+    sweep re-solve, and LPs below :data:`IPM_MIN_COLUMNS`): after interior point and
+    crossover highspy 1.16 crashed in ``getBasicVariables`` (no factorisation), so
+    otherwise, and with a highspy without it, the mask comes from the status lists.
     """
     mask = np.zeros(n_cols + n_rows, bool)
-    try:
-        status, variables = h.getBasicVariables()
-    except (AttributeError, TypeError, ValueError):  # a highspy without the array form
-        status = None
+    status = None
+    if _option(h, "solver") == "simplex" and _option(h, "presolve") == "off":
+        try:
+            status, variables = h.getBasicVariables()
+        except (AttributeError, TypeError, ValueError):  # a highspy without the array form
+            status = None
     if status == highspy.HighsStatus.kOk:
         variables = np.asarray(variables, dtype=np.int64)
         if variables.size == n_rows:
