@@ -139,11 +139,14 @@ def plan(sweep: Sweep, store: Store, retry_failed: bool) -> tuple[list[Job], int
 
 
 #: Scenarios to run from which ``run_sweep`` (and ``dupopt batch``) starts a Dask
-#: LocalCluster when not told how many workers to use; fewer run in this process. Starting
-#: a LocalCluster of two workers and building their models costs a few seconds (2.5-7 s on
-#: the 2-core reference machine, depending on its load), which two workers win back at
-#: about 6 ms a scenario over one in-process model (benchmarks/bench_batch.py,
-#: benchmarks/results/batch.md: break-even near PLACEHOLDER scenarios).
+#: LocalCluster when not told how many workers to use; fewer run in this process.
+#: Break-even = the cluster's extra fixed cost / the time two workers save per scenario.
+#: On the 2-core reference machine the fixed cost (cluster start and close, the workers'
+#: model builds) was 2.5-3.5 s unloaded and 7.8 s busy; the in-process hot path runs
+#: about 93 scenarios/s (benchmarks/results/batch.md), two workers at best about 1.7x
+#: one worker's steady rate (earlier runs, 116.8 vs 68.0): about 3 ms saved a scenario,
+#: hence about 800 scenarios unloaded. Under load (the recorded run) two workers were
+#: no faster than one and Dask did not pay at 600.
 DASK_MIN_SCENARIOS = 800
 
 
