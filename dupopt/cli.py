@@ -373,8 +373,9 @@ def report(results: Path, output: Path | None, figure_format: str, single_file: 
     "--workers",
     type=click.IntRange(min=0),
     default=None,
-    help="Local workers (default: one per core, one HiGHS thread each); 0 runs in this "
-    "process without Dask.",
+    help="Local workers, one HiGHS thread each; 0 runs in this process without Dask. "
+    "Default: in this process for a sweep of fewer than 800 scenarios to run (a local "
+    "cluster's start-up costs more than it wins), else one worker per core.",
 )
 @click.option(
     "--resume/--no-resume",

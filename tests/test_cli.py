@@ -376,3 +376,11 @@ def test_query_refuses_what_is_not_one_read_only_statement(tmp_path, capsys, sql
     assert err.startswith("error: the query") and fragment in err
     assert "Traceback" not in err and out == "" and "not for dupopt" not in err
     assert not target.exists() and store.read_bytes() == before
+
+
+def test_batch_help_states_the_size_from_which_it_starts_dask(capsys):
+    from optimizer.sweeps.driver import DASK_MIN_SCENARIOS
+
+    assert main(["batch", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"fewer than {DASK_MIN_SCENARIOS} scenarios" in help_text

@@ -156,3 +156,27 @@ def test_structural_overrides_need_their_own_model(plain):
     model = ParametricModel(scenario, "coordinated", arcs)
     with pytest.raises(StructureMismatch):
         model.solve(Overrides.from_mapping({"parameters.fiscal_limit": False}))
+
+
+def test_warm_re_solves_are_primal_and_a_failed_solve_starts_again_dual(plain, monkeypatch):
+    """The kept model's first solve and the one after a failure (no usable basis) run
+    dual simplex; re-solves from an optimal basis run primal, to the same optimum."""
+    from optimizer.model.backends import highs
+    from optimizer.model.backends.highs import _option
+    from optimizer.model.status import Status
+    from optimizer.sweeps.fast_model import COLD_SIMPLEX_STRATEGY, WARM_SIMPLEX_STRATEGY
+
+    scenario, arcs = plain
+    model = ParametricModel(scenario, "coordinated", arcs)
+    assert _option(model.h, "simplex_strategy") == COLD_SIMPLEX_STRATEGY
+    first = model.solve(Overrides())
+    assert _option(model.h, "simplex_strategy") == WARM_SIMPLEX_STRATEGY
+    # A solve that stops short (as at a time limit): HiGHS's basis is then dropped.
+    with monkeypatch.context() as m:
+        m.setattr(highs, "run_model", lambda h: (Status.TIME_LIMIT, 0.0))
+        failed = model.solve(Overrides.from_mapping({"demand": 1.2}))
+    assert not failed.status.ok
+    assert _option(model.h, "simplex_strategy") == COLD_SIMPLEX_STRATEGY
+    again = model.solve(Overrides())
+    assert again.objective == pytest.approx(first.objective, rel=1e-12)
+    assert _option(model.h, "simplex_strategy") == WARM_SIMPLEX_STRATEGY

@@ -129,7 +129,9 @@ def test_sigkill_of_the_driver_then_resume(tmp_path, clean):
     store exactly once, with the results of a clean run."""
     path = _sweep_file(tmp_path, samples=40, chunk=2)
     store = tmp_path / "killed.duckdb"
+    # --workers 2: a sweep this small would otherwise run in the driver's process.
     command = [sys.executable, "-m", "dupopt", "batch", str(path), "-o", str(store)]
+    command += ["--workers", "2"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         command,
@@ -261,7 +263,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
     path = _sweep_file(tmp_path, samples=40, chunk=2)
     store = tmp_path / "int.duckdb"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dupopt", "batch", str(path), "-o", str(store)],
+        [sys.executable, "-m", "dupopt", "batch", str(path), "-o", str(store), "--workers", "2"],
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -596,3 +598,31 @@ def test_a_ctrl_c_between_a_commit_and_its_tally_still_counts_the_committed_chun
     assert stored == sum(calls) > calls[0]
     assert int(tables["runs"]["done"][0]) + int(tables["runs"]["failed"][0]) == stored
     assert info.value.summary.done + info.value.summary.failed == stored
+
+
+@pytest.mark.parametrize(
+    ("samples", "cpus", "asked", "expected"),
+    [
+        (20, 2, None, 0),  # small: in this process
+        (20, 2, 2, 2),  # told: Dask whatever the size
+        (40, 2, None, 2),  # from the threshold (set to 40 here): one worker per core
+        (40, 1, None, 0),  # one core: never Dask unless told
+    ],
+)
+def test_batch_picks_dask_by_the_sweep_size_unless_told(
+    tmp_path, monkeypatch, samples, cpus, asked, expected
+):
+    """Without workers asked for, a sweep below DASK_MIN_SCENARIOS scenarios to run (43
+    here with 40 samples) runs in this process, a larger one on one worker per core."""
+    import optimizer.sweeps.driver as driver
+
+    monkeypatch.setattr(driver, "DASK_MIN_SCENARIOS", 40)
+    monkeypatch.setattr(driver.os, "cpu_count", lambda: cpus)
+    on_dask = []
+    monkeypatch.setattr(driver, "_on_dask", lambda run, sched, workers, *a: on_dask.append(workers))
+    path = _sweep_file(tmp_path, samples=samples)
+    summary = run_sweep(load_sweep(path), tmp_path / "s.duckdb", workers=asked, progress=False)
+    if expected == 0:
+        assert on_dask == [] and summary.done == samples + 3
+    else:
+        assert on_dask == [expected]

@@ -3,7 +3,8 @@
 :func:`run_sweep` groups the variants still to do into chunks, runs
 :func:`optimizer.sweeps.worker.run_chunk` on each (on a Dask ``LocalCluster`` with one
 single-threaded worker per core, listening on 127.0.0.1 only and without a dashboard
-unless asked; on an existing scheduler; or in this process with ``workers=0``), and
+unless asked; on an existing scheduler; or in this process with ``workers=0``, and by
+default for a sweep too small to pay for a cluster's start: :func:`auto_workers`), and
 commits every chunk to the :class:`~optimizer.sweeps.store.Store` in one
 transaction as it arrives. Only the driver writes the store. Rerunning the same sweep on
 the same store skips what is done, so an interrupted sweep resumes where it stopped.
@@ -137,6 +138,31 @@ def plan(sweep: Sweep, store: Store, retry_failed: bool) -> tuple[list[Job], int
     return todo, skipped, replace
 
 
+#: Scenarios to run from which ``run_sweep`` (and ``dupopt batch``) starts a Dask
+#: LocalCluster when not told how many workers to use; fewer run in this process.
+#: Break-even = the cluster's extra fixed cost / the time two workers save per scenario.
+#: On the 2-core reference machine the fixed cost (cluster start and close, the workers'
+#: model builds) was 2.5-3.5 s unloaded and 7.8 s busy; the in-process hot path runs
+#: about 93 scenarios/s (benchmarks/results/batch.md), two workers at best about 1.7x
+#: one worker's steady rate (earlier runs, 116.8 vs 68.0): about 3 ms saved a scenario,
+#: hence about 800 scenarios unloaded. Under load (the recorded run) two workers were
+#: no faster than one and Dask did not pay at 600.
+DASK_MIN_SCENARIOS = 800
+
+
+def auto_workers(n: int, cpus: int | None = None) -> int:
+    """Workers for a sweep of ``n`` scenarios to run when none are asked for: 0 (in this
+    process, no Dask) below :data:`DASK_MIN_SCENARIOS` or on one core, else one per core.
+
+    >>> auto_workers(100, cpus=2), auto_workers(DASK_MIN_SCENARIOS, cpus=2)
+    (0, 2)
+    >>> auto_workers(10_000, cpus=1)
+    0
+    """
+    cpus = (os.cpu_count() or 1) if cpus is None else cpus
+    return 0 if cpus < 2 or n < DASK_MIN_SCENARIOS else cpus
+
+
 def chunks_of(jobs: list[Job], size: int) -> list[list[Job]]:
     return [jobs[i : i + size] for i in range(0, len(jobs), size)]
 
@@ -176,7 +202,9 @@ def run_sweep(
         Address of a running Dask scheduler (``tcp://host:8786``); default: a
         ``LocalCluster`` started for this run.
     workers
-        LocalCluster workers (default: one per core); ``0`` runs in this process.
+        LocalCluster workers; ``0`` runs in this process. Default (None): in this process
+        for fewer than :data:`DASK_MIN_SCENARIOS` scenarios to run or on one core, else
+        one worker per core (:func:`auto_workers`; one per core with ``dashboard``).
     resume
         Continue into an existing store (default); ``False`` refuses an existing store.
     retry_failed
@@ -227,7 +255,8 @@ def run_sweep(
             todo, skipped, replace = plan(sweep, store, retry_failed)
             summary = BatchSummary(store_path, len(sweep.jobs), skipped=skipped)
             if workers is None and scheduler is None:
-                workers = os.cpu_count() or 1
+                # The dashboard is the local cluster's: asking for it asks for Dask.
+                workers = (os.cpu_count() or 1) if dashboard else auto_workers(len(todo))
             label = scheduler or ("in-process" if workers == 0 else "LocalCluster")
             store.start_run(
                 sweep.digest,

@@ -226,8 +226,7 @@ def _scenario_metrics(
     out: dict[str, float] = {}
     for mode, r in results.items():
         model = models[mode]
-        year = model.index.get_level_values("year")
-        last = year == model.years.max()
+        last = model.last_year
         out[f"cost_{mode}"] = r.total_cost
         out[f"objective_{mode}"] = r.objective
         out[f"stranded_capital_{mode}"] = float(r.stranded_capital_cny_bn[last].sum())
