@@ -28,6 +28,21 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERNAL, EXIT_FAILED = 0, 1, 2, 3, 4
 
+# The report options of `run` and `report`.
+_FIGURE_FORMAT = click.option(
+    "--figure-format",
+    type=click.Choice(["png", "svg", "both"]),
+    default="png",
+    show_default=True,
+    help="Files written per figure of the report (SVG maps are large).",
+)
+_SINGLE_FILE = click.option(
+    "--single-file",
+    is_flag=True,
+    help="Write the report as one self-contained report.html (images and CSV links "
+    "embedded), without a figures/ folder.",
+)
+
 _SCENARIO = click.argument(
     "scenario",
     required=False,
@@ -181,19 +196,8 @@ def _provenance_text(table: pd.DataFrame) -> str:
     "fraction of the optimum (default 0.0001).",
 )
 @click.option("--no-report", is_flag=True, help="Write the result tables only (no maps).")
-@click.option(
-    "--figure-format",
-    type=click.Choice(["png", "svg", "both"]),
-    default="png",
-    show_default=True,
-    help="Files written per figure of the report (SVG maps are large).",
-)
-@click.option(
-    "--single-file",
-    is_flag=True,
-    help="Write the report as one self-contained report.html (images and CSV links "
-    "embedded), without a figures/ folder.",
-)
+@_FIGURE_FORMAT
+@_SINGLE_FILE
 @click.option(
     "--uncertainty",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -318,18 +322,8 @@ def run(
     "path without .duckdb for a batch store). An earlier dupopt report folder there is "
     "replaced as a whole; a folder holding anything else is refused.",
 )
-@click.option(
-    "--figure-format",
-    type=click.Choice(["png", "svg", "both"]),
-    default="png",
-    show_default=True,
-    help="Files written per figure (SVG maps are large).",
-)
-@click.option(
-    "--single-file",
-    is_flag=True,
-    help="One self-contained report.html (images and CSV links embedded), no figures/.",
-)
+@_FIGURE_FORMAT
+@_SINGLE_FILE
 def report(results: Path, output: Path | None, figure_format: str, single_file: bool) -> None:
     """Draw the report of RESULTS, without solving.
 

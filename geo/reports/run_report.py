@@ -54,7 +54,7 @@ from optimizer.model.results import NON_RESOURCE_TERMS
 from optimizer.output.folders import OutputError, require_kind, staged_output, to_json
 from optimizer.output.results_folder import read_results
 from optimizer.scenario.readers import display_path
-from optimizer.scenario.summary import provenance_of
+from optimizer.scenario.summary import quality_shares_of
 
 __all__ = [
     "FIGURE_FORMATS",
@@ -171,11 +171,8 @@ def national_sentence(headline: pd.DataFrame) -> str:
 
 def quality_shares(scenario: dict[str, pd.DataFrame], base_year: int) -> pd.DataFrame:
     """Share of the base year's value rows by quality flag per scenario table (from the
-    saved inputs), as ``dupopt data check`` prints them."""
-    p = provenance_of(scenario, base_year)
-    shares = p[list(QUALITY)].mul(p["rows"], axis=0).groupby(level="table").sum()
-    shares.loc["all"] = shares.sum()
-    return shares.div(shares.sum(axis=1), axis=0)
+    saved inputs, tables in alphabetical order), as ``dupopt data check`` prints them."""
+    return quality_shares_of(dict(sorted(scenario.items())), base_year)
 
 
 # ---------------------------------------------------------------------------------------
@@ -267,11 +264,31 @@ def key_numbers(results: dict) -> list[dict]:
             return []
         return [f"{_share(value, gdp)} of the provinces' combined GDP (CNY {gdp:,.0f} bn, {year})"]
 
+    def card(
+        metric: str,
+        label: str,
+        value: float,
+        unit: object,
+        range_metric: str,
+        scale: list[str],
+        detail: str,
+    ) -> dict:
+        text, values = spread(range_metric)
+        return {
+            "metric": metric,
+            "label": label,
+            "value": float(value),
+            "shown": format_number(value, "money"),
+            "unit": str(unit),
+            "range": text,
+            "range_values": values,
+            "scale": [*scale, *gdp_scale(float(value))],
+            "detail": detail,
+        }
+
     cost = h.loc["total_cost"]
     stranded = h.loc["stranded_capital"]
     debt = h.loc["stranded_debt"]
-    out = []
-    text, values = spread("cost_of_non_coordination")
     parts = ""
     if "decomposition" in comp:
         totals = decomposition_totals(comp["decomposition"])
@@ -282,66 +299,50 @@ def key_numbers(results: dict) -> list[dict]:
             )
             + "."
         )
-    out.append(
-        {
-            "metric": "total_cost",
-            "label": "Cost of non-coordination",
-            "value": float(cost["difference"]),
-            "shown": format_number(cost["difference"], "money"),
-            "unit": str(cost["unit"]),
-            "range": text,
-            "range_values": values,
-            "scale": [
-                f"{_share(cost['difference'], cost['observed'])} of the observed buildout's "
-                f"system cost (CNY {cost['observed']:,.0f} bn/yr)",
-                *gdp_scale(float(cost["difference"])),
-            ],
-            "detail": parts,
-        }
-    )
-    text, values = spread("stranded_capital_observed")
-    scale = gdp_scale(float(stranded["observed"]))
+    capital = []
     if "capital_in_place" in h.index:
-        scale.insert(
-            0,
+        capital = [
             f"{_share(stranded['observed'], h.loc['capital_in_place', 'observed'])} of the "
-            f"capital in place (CNY {h.loc['capital_in_place', 'observed']:,.0f} bn)",
-        )
-    out.append(
-        {
-            "metric": "stranded_capital",
-            "label": "Stranded capital of the observed buildout",
-            "value": float(stranded["observed"]),
-            "shown": format_number(stranded["observed"], "money"),
-            "unit": str(stranded["unit"]),
-            "range": text,
-            "range_values": values,
-            "scale": scale,
-            "detail": f"The coordinated plan strands CNY {stranded['coordinated']:,.1f} bn.",
-        }
-    )
-    text, values = spread("stranded_debt_observed")
-    scale = gdp_scale(float(debt["observed"]))
+            f"capital in place (CNY {h.loc['capital_in_place', 'observed']:,.0f} bn)"
+        ]
+    years_of_fiscal = []
     if np.isfinite(fiscal) and fiscal > 0:
-        scale.insert(
-            0,
+        years_of_fiscal = [
             f"{debt['observed'] / fiscal:.2f} years of the provinces' combined fiscal capacity "
-            f"(CNY {fiscal:,.0f} bn/yr)",
-        )
-    out.append(
-        {
-            "metric": "stranded_debt",
-            "label": "Debt tied to stranded capacity",
-            "value": float(debt["observed"]),
-            "shown": format_number(debt["observed"], "money"),
-            "unit": str(debt["unit"]),
-            "range": text,
-            "range_values": values,
-            "scale": scale,
-            "detail": f"The coordinated plan: CNY {debt['coordinated']:,.1f} bn.",
-        }
-    )
-    return out
+            f"(CNY {fiscal:,.0f} bn/yr)"
+        ]
+    return [
+        card(
+            "total_cost",
+            "Cost of non-coordination",
+            cost["difference"],
+            cost["unit"],
+            "cost_of_non_coordination",
+            [
+                f"{_share(cost['difference'], cost['observed'])} of the observed buildout's "
+                f"system cost (CNY {cost['observed']:,.0f} bn/yr)"
+            ],
+            parts,
+        ),
+        card(
+            "stranded_capital",
+            "Stranded capital of the observed buildout",
+            stranded["observed"],
+            stranded["unit"],
+            "stranded_capital_observed",
+            capital,
+            f"The coordinated plan strands CNY {stranded['coordinated']:,.1f} bn.",
+        ),
+        card(
+            "stranded_debt",
+            "Debt tied to stranded capacity",
+            debt["observed"],
+            debt["unit"],
+            "stranded_debt_observed",
+            years_of_fiscal,
+            f"The coordinated plan: CNY {debt['coordinated']:,.1f} bn.",
+        ),
+    ]
 
 
 # ---------------------------------------------------------------------------------------

@@ -41,7 +41,15 @@ def quality_shares(scenario: Scenario, years: str = "base") -> pd.DataFrame:
     >>> "capacity_tranches" in shares.index, bool(shares.notna().all().all())
     (False, True)
     """
-    p = provenance(scenario, years)
+    return quality_shares_of(scenario.tables(), scenario.base_year, years)
+
+
+def quality_shares_of(
+    tables: Mapping[str, pd.DataFrame], base_year: int, years: str = "base"
+) -> pd.DataFrame:
+    """:func:`quality_shares` of a scenario's tables as plain frames (tables in the order
+    given), from :func:`provenance_of`."""
+    p = provenance_of(tables, base_year, years)
     counts = p[list(QUALITY_FLAGS)].mul(p["rows"], axis=0).groupby(level="table", sort=False).sum()
     counts.loc["all"] = counts.sum()
     shares = counts.div(counts.sum(axis=1), axis=0)
@@ -146,10 +154,10 @@ def provenance_markdown(table: pd.DataFrame) -> str:
         "| table | sector or attribute | rows | reported | estimated | assumed | methods (rows) |",
         "| --- | --- | ---: | ---: | ---: | ---: | --- |",
     ]
-    for (name, group), r in table.iterrows():
+    for (name, group), r in zip(table.index, table.itertuples(index=False), strict=True):
         lines.append(
-            f"| {name} | {group} | {r['rows']:,} | {r['reported']:.0%} | {r['estimated']:.0%} "
-            f"| {r['assumed']:.0%} | {r['methods']} |"
+            f"| {name} | {group} | {r.rows:,} | {r.reported:.0%} | {r.estimated:.0%} "
+            f"| {r.assumed:.0%} | {r.methods} |"
         )
     return "\n".join(lines)
 
