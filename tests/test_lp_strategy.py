@@ -1,5 +1,6 @@
-"""The LP algorithm chosen by size (dual simplex or interior point + crossover) changes
-the time only: the same optimum, allocation, duals and tie verdict either way."""
+"""The LP algorithm chosen by size (dual simplex, interior point + crossover, or the
+reduced LP block by block) changes the time only: the same optimum, allocation, duals and
+tie verdict whichever ran."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def both(moderate):
     scenario, arcs = moderate
     return {
         method: optimizer.solve(scenario, arcs=arcs, lp_method=method)
-        for method in ("simplex", "ipm")
+        for method in ("simplex", "ipm", "blocks")
     }
 
 
@@ -108,3 +109,81 @@ def test_backends_without_a_choice_of_algorithm_refuse_lp_method(moderate):
     scenario, arcs = moderate
     with pytest.raises(optimizer.ScenarioError, match="does not support lp_method"):
         optimizer.solve(scenario, arcs=arcs, backend="pulp", lp_method="ipm")
+
+
+def test_blocks_reach_the_same_objective_allocation_and_marginal_costs(both):
+    simplex, blocks = both["simplex"], both["blocks"]
+    assert blocks.status.ok and blocks.options["lp_method"] == "blocks"
+    assert blocks.objective == pytest.approx(simplex.objective, rel=1e-9)
+    assert blocks.alternative_optima is False
+    for table in ("allocation", "shipments", "marginal_costs"):
+        a, b = simplex.tables[table], blocks.tables[table]
+        assert len(a) == len(b) > 0
+        np.testing.assert_allclose(
+            b.select_dtypes("number").to_numpy(),
+            a.select_dtypes("number").to_numpy(),
+            rtol=1e-6,
+            atol=1e-7,
+        )
+
+
+@pytest.mark.parametrize("mode", ["coordinated", "observed"])
+def test_blocks_find_the_same_ties_and_agree_on_every_unique_quantity(mode):
+    """The shipped data as an LP has alternative optima: blocks and simplex may stop at
+    different optimal vertices, but they see the same optimal face, and every column
+    outside it has one value."""
+    scenario = optimizer.load_scenario("data/divisible.toml")
+    lp, _ = build(scenario, mode)
+    simplex = highs.solve(lp, lp_method="simplex")
+    blocks = highs.solve(lp, lp_method="blocks")
+    assert simplex.alternative_optima is True and blocks.alternative_optima is True
+    assert blocks.objective == pytest.approx(simplex.objective, rel=1e-10)
+    assert set(blocks.face.columns) == set(simplex.face.columns)
+    unique = np.ones(lp.n_cols, bool)
+    unique[simplex.face.columns] = False
+    np.testing.assert_allclose(blocks.x[unique], simplex.x[unique], atol=1e-8)
+
+
+def test_auto_solves_large_lps_that_split_by_sector_block_by_block(moderate, monkeypatch):
+    scenario, arcs = moderate
+    lp, _ = build(scenario, "coordinated", arcs)
+    monkeypatch.setattr(highs, "BLOCKS_MIN_COLUMNS", lp.n_cols)
+    assert highs.lp_strategy(lp) == "blocks"
+    assert optimizer.solve(scenario, arcs=arcs).options["lp_method"] == "blocks"
+    monkeypatch.setattr(highs, "BLOCKS_MIN_COLUMNS", lp.n_cols + 1)
+    assert highs.lp_strategy(lp) == "simplex"
+
+
+def test_an_lp_of_one_sector_is_not_solved_by_blocks(monkeypatch):
+    scenario, arcs = synthetic_scenario(6, 6, sectors=1, seed=0)
+    lp, _ = build(scenario, "coordinated", arcs)
+    monkeypatch.setattr(highs, "BLOCKS_MIN_COLUMNS", 1)
+    monkeypatch.setattr(highs, "IPM_MIN_COLUMNS", 1)
+    assert highs.lp_strategy(lp) == "ipm"
+
+
+def test_a_rendered_model_is_the_lp_as_built_even_where_blocks_would_solve_it(moderate):
+    scenario, arcs = moderate
+    lp, _ = build(scenario, "coordinated", arcs)
+    h = highs.render(lp, lp_method="blocks")
+    assert h.getNumCol() == lp.n_cols and h.getNumRow() == lp.n_rows
+
+
+def test_a_blocks_solve_out_of_time_yields_no_number(moderate):
+    scenario, arcs = moderate
+    lp, _ = build(scenario, "coordinated", arcs)
+    sol = highs.solve(lp, lp_method="blocks", time_limit=1e-9)
+    assert not sol.status.ok
+    assert np.isnan(sol.objective) and sol.row_duals is None
+
+
+def test_an_infeasible_sector_makes_the_blocks_solve_infeasible():
+    """Sector b's demand exceeds its only column's bound; a's is fine."""
+    idx = pd.MultiIndex.from_tuples([("r", "a"), ("r", "b")], names=["region", "sector"])
+    lp = LinearProgram()
+    _ = lp.add_variables("x", idx, upper=np.array([10.0, 1.0]))
+    lp.add_constraints("demand", idx, [("x", np.arange(2), np.arange(2), 1.0)], ">=", 2.0)
+    lp.add_objective("cost", "x", np.arange(2), 1.0)
+    sol = highs.solve(lp, lp_method="blocks")
+    assert sol.status.value == "infeasible"
+    assert np.isnan(sol.objective)

@@ -101,7 +101,7 @@ SWEEP_MIP_REL_GAP = 1e-3
 
 #: How the highs backend can solve an LP (``lp_method``): ``auto`` chooses by size
 #: (:func:`optimizer.model.backends.highs.lp_strategy`).
-LP_METHODS = ("auto", "simplex", "ipm")
+LP_METHODS = ("auto", "simplex", "ipm", "blocks")
 
 #: Every backend, by name; the first is the default.
 REGISTRY: dict[str, Backend] = {

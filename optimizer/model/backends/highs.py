@@ -8,7 +8,7 @@ import time
 import highspy
 import numpy as np
 
-from optimizer.model.backends import LP_METHODS, Solution
+from optimizer.model.backends import LP_METHODS, Solution, highs_blocks
 from optimizer.model.lp import LinearProgram
 from optimizer.model.solver_log import captured
 from optimizer.model.status import Status
@@ -34,26 +34,32 @@ def version() -> str:
         return f"HiGHS {highspy.Highs().version()}"
 
 
-#: Columns from which ``lp_method="auto"`` solves an LP by interior point (with crossover)
-#: instead of dual simplex. Measured on synthetic grids (benchmarks/bench_large.py, one
-#: run, benchmarks/results/large.md; presolve off): 27,410 columns simplex 0.48 s vs
-#: interior point 0.72 s; 75,670: 3.9 vs 2.5-3.9 s; 221,620: 53 vs 32 s. An earlier
-#: run under more load: 5.8k 0.09 vs 0.12 s, 14k 0.29 vs 0.47 s, 27k 1.01 vs 0.96 s,
-#: 76k 7.0 vs 2.5 s. They break even between 27k and 76k columns (docs/model.md).
+#: Columns from which ``lp_method="auto"`` solves an LP block by block (``blocks``,
+#: :mod:`optimizer.model.backends.highs_blocks`) where it splits into at least two
+#: sectors. Measured on synthetic grids (benchmarks/bench_large.py, one run,
+#: benchmarks/results/large.md; docs/model.md has the table).
+BLOCKS_MIN_COLUMNS = 20_000
+#: Columns from which ``lp_method="auto"`` solves an LP that does not split into blocks
+#: by interior point (with crossover) instead of dual simplex. Measured on synthetic
+#: grids (same benchmark; presolve off): 27,410 columns simplex 0.48 s vs interior point
+#: 0.72 s; 75,670: 3.9 vs 2.5-3.9 s; 221,620: 53 vs 32 s. They break even between 27k and
+#: 76k columns.
 IPM_MIN_COLUMNS = 50_000
 
 
 def lp_strategy(lp: LinearProgram, lp_method: str | None = None) -> str:
-    """The LP algorithm HiGHS is told to use for ``lp``: ``simplex`` (dual) or ``ipm``
-    (interior point, then crossover to a basic optimal solution).
+    """The LP algorithm HiGHS is told to use for ``lp``: ``simplex`` (dual), ``ipm``
+    (interior point, then crossover to a basic optimal solution) or ``blocks`` (the
+    reduced LP sector by sector, then whole from the combined basis by primal simplex).
 
-    ``lp_method`` ``None`` or ``"auto"`` chooses by size: interior point from
-    :data:`IPM_MIN_COLUMNS` columns, dual simplex below. A MILP is left to HiGHS's MIP
-    solver whatever is asked (``"mip"``): telling HiGHS to use simplex or interior point
-    on a MILP would make it drop the integrality.
+    ``lp_method`` ``None`` or ``"auto"`` chooses by size: ``blocks`` from
+    :data:`BLOCKS_MIN_COLUMNS` columns where the LP has two sectors or more, else
+    interior point from :data:`IPM_MIN_COLUMNS` columns; dual simplex below. A MILP is
+    left to HiGHS's MIP solver whatever is asked (``"mip"``): telling HiGHS to use simplex
+    or interior point on a MILP would make it drop the integrality.
 
-    Both reach the same optimum: crossover ends on a vertex with a basis, so the duals
-    (marginal costs) and the tie test (:func:`has_ties`) work exactly as after simplex.
+    All reach the same optimum with a basis, so the duals (marginal costs) and the tie
+    test (:func:`has_ties`) work the same whichever ran.
 
     >>> from optimizer.model.lp import LinearProgram
     >>> import pandas as pd
@@ -69,6 +75,8 @@ def lp_strategy(lp: LinearProgram, lp_method: str | None = None) -> str:
     if lp.integrality().any():
         return "mip"
     if lp_method == "auto":
+        if lp.n_cols >= BLOCKS_MIN_COLUMNS and highs_blocks.n_blocks(lp) >= 2:
+            return "blocks"
         return "ipm" if lp.n_cols >= IPM_MIN_COLUMNS else "simplex"
     return lp_method
 
@@ -108,6 +116,10 @@ def render(
         h = highspy.Highs()
         h.setOptionValue("output_flag", log)
         strategy = lp_strategy(lp, lp_method)
+        if strategy == "blocks":
+            # A rendered model is the LP as built (kept for re-solves and extension);
+            # the reduced, block-wise solve is solve()'s.
+            strategy = "ipm" if lp.n_cols >= IPM_MIN_COLUMNS else "simplex"
         if presolve is None:
             # Measured (benchmarks/bench_model.py): presolve off solves these LPs faster
             # by dual simplex (0.55x on the default scenario, 0.87-0.95x on the 221k-column
@@ -324,7 +336,12 @@ def basic_mask(h: highspy.Highs, basis, n_cols: int, n_rows: int) -> np.ndarray:
 
 
 def solve(lp: LinearProgram, **options) -> Solution:
-    """Render and solve with HiGHS."""
+    """Render and solve with HiGHS (``lp_method="blocks"``: reduced and block by block,
+    :func:`optimizer.model.backends.highs_blocks.solve`)."""
+    if lp_strategy(lp, options.get("lp_method")) == "blocks":
+        return highs_blocks.solve(
+            lp, threads=options.get("threads"), time_limit=options.get("time_limit")
+        )
     t0 = time.perf_counter()
     h = render(lp, log=True, **options)
     build_s = time.perf_counter() - t0
