@@ -71,6 +71,7 @@ def test_interior_point_keeps_the_marginal_costs_that_need_duals(both):
 def test_auto_switches_to_interior_point_at_the_column_threshold(moderate, monkeypatch):
     scenario, arcs = moderate
     lp, _ = build(scenario, "coordinated", arcs)
+    monkeypatch.setattr(highs, "BLOCKS_MIN_COLUMNS", lp.n_cols + 1)
     monkeypatch.setattr(highs, "IPM_MIN_COLUMNS", lp.n_cols)
     assert highs.lp_strategy(lp) == "ipm"
     assert optimizer.solve(scenario, arcs=arcs).options["lp_method"] == "ipm"

@@ -36,9 +36,10 @@ def version() -> str:
 
 #: Columns from which ``lp_method="auto"`` solves an LP block by block (``blocks``,
 #: :mod:`optimizer.model.backends.highs_blocks`) where it splits into at least two
-#: sectors. Measured on synthetic grids (benchmarks/bench_large.py, one run,
-#: benchmarks/results/large.md; docs/model.md has the table).
-BLOCKS_MIN_COLUMNS = 20_000
+#: sectors. Measured on synthetic grids (benchmarks/bench_large.py --quick, one run under
+#: load): 1,700 columns dual simplex 0.03 s vs blocks 0.04 s; 5,838: 0.18 vs 0.06 s; the
+#: full run's sizes in benchmarks/results/large.md and docs/model.md.
+BLOCKS_MIN_COLUMNS = 5_000
 #: Columns from which ``lp_method="auto"`` solves an LP that does not split into blocks
 #: by interior point (with crossover) instead of dual simplex. Measured on synthetic
 #: grids (same benchmark; presolve off): 27,410 columns simplex 0.48 s vs interior point
