@@ -60,10 +60,11 @@ def solve(
         off for LPs, on for MILPs.
     lp_method
         HiGHS's LP algorithm (highs backend only): ``simplex`` (dual simplex), ``ipm``
-        (interior point, then crossover to a basic solution) or ``auto`` (None: by size,
-        interior point from
-        :data:`~optimizer.model.backends.highs.IPM_MIN_COLUMNS` columns). The optimum
-        is the same; only the time differs. A MILP's own solve ignores it (its fixed
+        (interior point, then crossover to a basic solution), ``blocks`` (capacity
+        columns eliminated, each sector alone, then the whole LP from the combined
+        basis) or ``auto`` (None: by size,
+        :func:`~optimizer.model.backends.highs.lp_strategy`). The optimum is the same;
+        only the time differs. A MILP's own solve ignores it (its fixed
         and relaxed LPs use it).
 
     Returns
