@@ -450,9 +450,14 @@ def producer_distances(data: ModelData) -> pd.DataFrame:
             nodes.get_indexer(producers),
         )
     to_coast = dist[:, coastal].min(axis=1) if coastal.any() else np.full(len(producers), np.inf)
-    frame = pd.DataFrame(dist, index=producers, columns=nodes)
-    frame[EXPORT] = to_coast
-    return frame
+    # One block (a column appended to the frame made two, and Inputs' to_numpy then
+    # interleaved 1,600 columns one by one: 50 ms at 1,600 regions).
+    return pd.DataFrame(
+        np.column_stack([dist, to_coast]),
+        index=producers,
+        columns=nodes.insert(len(nodes), EXPORT),
+        copy=False,
+    )
 
 
 #: The last few networks' shortest paths (:func:`shortest_paths`), newest last.

@@ -879,17 +879,17 @@ def define_unmet_penalty(lp: LinearProgram, data: ModelData) -> None:
     """unmet_penalty = sum pen_s (unmet[r,s,t] + unmet_export[s,t]) (CNY bn/yr), pen_s
     from :func:`unmet_penalty` (uniform within a sector)."""
     unmet, miss = lp.variables["unmet"], lp.variables["unmet_export"]
-    keys = pd.MultiIndex.from_arrays(
-        [
-            np.concatenate([unmet.index.get_level_values("region"), np.full(miss.size, EXPORT)]),
-            np.concatenate(
-                [unmet.index.get_level_values("sector"), miss.index.get_level_values("sector")]
-            ),
-            np.concatenate(
-                [unmet.index.get_level_values("year"), miss.index.get_level_values("year")]
-            ),
-        ],
-        names=RTY,
+    # Appending keeps the unmet labels' codes (from_arrays on the joined columns
+    # re-factorised 30k labels).
+    keys = unmet.index.append(
+        pd.MultiIndex.from_arrays(
+            [
+                np.full(miss.size, EXPORT),
+                miss.index.get_level_values("sector"),
+                miss.index.get_level_values("year"),
+            ],
+            names=RTY,
+        )
     )
     exp = lp.variables["export"]
     penalty = penalties(data, keys, exp.index if not data.ports.empty else None)
