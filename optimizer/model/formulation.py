@@ -61,6 +61,7 @@ __all__ = [
     "build",
     "capital_recovery_factor",
     "fiscal_limit",
+    "formulate",
     "oversize",
     "producer_distances",
     "supply_costs",
@@ -1027,8 +1028,22 @@ def build(
     ['demand_balance', 'export_absorption']
     """
     data = ModelData.from_scenario(scenario, mode, arcs)
+    return formulate(data), data
+
+
+def formulate(data: ModelData) -> LinearProgram:
+    """The model of prepared ``data`` (in its mode): every family of :data:`FAMILIES`
+    that applies, evaluated on ``data.inputs`` (:func:`build` without the preparation).
+
+    Examples
+    --------
+    >>> from optimizer import load_scenario
+    >>> data = ModelData.from_scenario(load_scenario(), "observed")
+    >>> formulate(data).shape == build(load_scenario(), "observed")[0].shape
+    True
+    """
     lp = LinearProgram(inputs=data.inputs)
     for family in FAMILIES:
-        if family.applies(data.parameters, mode):
+        if family.applies(data.parameters, data.mode):
             family.define(lp, data)
-    return lp, data
+    return lp
