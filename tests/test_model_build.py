@@ -76,21 +76,25 @@ def grid():
     return synthetic_scenario(5, 4, sectors=3, seed=2)
 
 
-def test_the_shipment_index_has_the_levels_and_codes_from_arrays_gives(grid):
-    lp, data = build(*grid[:1], "coordinated", grid[1])
+@pytest.mark.parametrize("network", ["grid", "no arcs"])
+def test_the_shipment_index_has_the_levels_and_codes_from_arrays_gives(grid, network):
+    arcs = grid[1] if network == "grid" else grid[1].iloc[:0]
+    lp, data = build(grid[0], "coordinated", arcs)
     ship = lp.variables["shipment"].index
-    n = len(data.sectors) * len(data.years)
-    arc = np.repeat(np.arange(len(data.arcs)), n)
+    # The labels as the former build made them: from_arrays on the full columns.
+    n_a, n_s, n_t = len(data.arcs), len(data.sectors), len(data.years)
+    arc = np.repeat(np.arange(n_a), n_s * n_t)
     expected = pd.MultiIndex.from_arrays(
         [
             data.arcs["from_region"].to_numpy(object)[arc],
             data.arcs["to_region"].to_numpy(object)[arc],
-            np.tile(np.repeat(data.sectors.index.to_numpy(), len(data.years)), len(data.arcs)),
-            np.tile(np.asarray(data.years), len(data.arcs) * len(data.sectors)),
+            data.sectors.index.take(np.tile(np.repeat(np.arange(n_s), n_t), n_a)),
+            pd.Index(data.years).take(np.tile(np.arange(n_t), n_a * n_s)),
         ],
         names=["from_region", "to_region", "sector", "year"],
     )
     assert ship.equals(expected)
+    assert len(ship) == len(arcs) * n_s * n_t
     for got, want in zip(ship.levels, expected.levels, strict=True):
         pd.testing.assert_index_equal(got, want)
     for got, want in zip(ship.codes, expected.codes, strict=True):
@@ -200,3 +204,15 @@ def test_the_penalty_counts_only_reachable_nodes_with_demand():
         per_output, np.zeros((2, 1)), np.array([0.5]), distance, node, sector, extra, 1.0
     )
     np.testing.assert_allclose(farther[0] / (1.0 + 0.5 * 2.0), margin)
+
+
+def test_remembered_paths_beyond_the_memory_budget_keep_only_the_newest(monkeypatch):
+    monkeypatch.setattr(data_module, "PATHS_BYTES", 100)  # one 3 x 3 matrix is 72 bytes
+    clear_paths_cache()
+    tail, head, sources = np.array([0, 1]), np.array([1, 2]), np.arange(3)
+    for km in (1.0, 2.0):
+        newest = shortest_paths(3, tail, head, np.array([km, km]), sources)
+    kept = list(data_module._PATHS.values())
+    assert len(kept) == 1
+    assert kept[0] is newest
+    assert newest[0].tolist() == [0.0, 2.0, 4.0]

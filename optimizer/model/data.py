@@ -61,7 +61,7 @@ def level_positions(labels: pd.Index, index: pd.MultiIndex, level: str) -> np.nd
     >>> level_positions(pd.Index(["a", "b"]), idx, "r").tolist()
     [1, 0, -1]
     """
-    i = index._get_level_number(level)
+    i = list(index.names).index(level)
     codes = np.asarray(index.codes[i])
     distinct = labels.get_indexer(index.levels[i])
     out = distinct[codes] if len(distinct) else np.full(len(codes), -1, dtype=np.intp)
@@ -462,9 +462,11 @@ def producer_distances(data: ModelData) -> pd.DataFrame:
 
 #: The last few networks' shortest paths (:func:`shortest_paths`), newest last.
 _PATHS: OrderedDict[bytes, np.ndarray] = OrderedDict()
-#: How many networks :func:`shortest_paths` remembers (one matrix is sources x nodes
-#: floats: 20 MB at 1,600 regions).
+#: How many networks :func:`shortest_paths` remembers at most, and the memory they may
+#: hold together beyond the newest (one matrix is sources x nodes floats: 20 MB at 1,600
+#: regions, 330 MB at 6,400).
 PATHS_CACHED = 2
+PATHS_BYTES = 256 * 2**20
 
 
 def shortest_paths(
@@ -481,8 +483,9 @@ def shortest_paths(
     Dijkstra from every source is most of a large model's data preparation (0.2 s at
     1,600 regions), and a run builds several models on one network (observed and
     coordinated, more for ranges), so the last :data:`PATHS_CACHED` networks' results
-    are kept, keyed by the arcs, lengths and sources themselves: a changed network is
-    a new key, never a stale answer.
+    are kept (within :data:`PATHS_BYTES`; the newest always), keyed by the arcs,
+    lengths and sources themselves: a changed network is a new key, never a stale
+    answer.
 
     Examples
     --------
@@ -507,7 +510,9 @@ def shortest_paths(
     dist = np.atleast_2d(shortest_path(g.tocsr(), directed=True, indices=sources))
     dist.setflags(write=False)
     _PATHS[key] = dist
-    while len(_PATHS) > PATHS_CACHED:
+    while len(_PATHS) > 1 and (
+        len(_PATHS) > PATHS_CACHED or sum(a.nbytes for a in _PATHS.values()) > PATHS_BYTES
+    ):
         _PATHS.popitem(last=False)
     return dist
 

@@ -301,8 +301,17 @@ def define_shipments(lp: LinearProgram, data: ModelData) -> None:
             names=names,
             verify_integrity=False,
         )
-    else:
-        idx = pd.MultiIndex.from_arrays([[]] * 4, names=names)
+    else:  # no shipments: the empty labels (and level dtypes) from_arrays gives
+        none = np.zeros(0, dtype=np.intp)
+        idx = pd.MultiIndex.from_arrays(
+            [
+                data.arcs["from_region"].to_numpy(object)[none],
+                data.arcs["to_region"].to_numpy(object)[none],
+                sectors.take(none),
+                years.take(none),
+            ],
+            names=names,
+        )
     lp.add_variables("shipment", idx, unit="output units", doc="shipments along arcs")
 
 
