@@ -462,6 +462,8 @@ def _markdown(report: dict) -> str:
         when = f" (measured {report['builds_date']})" if "builds_date" in report else ""
 
         def t(b: dict, name: str) -> str:
+            if f"{name}_s" not in b:
+                return ""  # a measurement from before the column existed
             median = b.get(f"{name}_median_s")
             return f"{b[f'{name}_s']:.3f}" + ("" if median is None else f" ({median:.3f})")
 
@@ -476,12 +478,13 @@ def _markdown(report: dict) -> str:
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for b in builds:
-            if "from_data_s" not in b:
+            if "dupopt_s" not in b:
                 lines.append(f"| {b['instance']} | {b.get('status')} |" + " |" * 8)
                 continue
             if "linopy_s" in b:
+                ratio = b["from_data_s"] / b["linopy_s"] if "from_data_s" in b else None
                 lino = (
-                    f"{t(b, 'linopy')} | {b['from_data_s'] / b['linopy_s']:.2f} | "
+                    f"{t(b, 'linopy')} | {'' if ratio is None else f'{ratio:.2f}'} | "
                     f"{b['dupopt_s'] / b['linopy_s']:.2f} |"
                 )
             else:
