@@ -4,7 +4,9 @@
 :func:`optimizer.sweeps.worker.run_chunk` on each (on a Dask ``LocalCluster`` with one
 single-threaded worker per core, listening on 127.0.0.1 only and without a dashboard
 unless asked; on an existing scheduler; or in this process with ``workers=0``, and by
-default for a sweep too small to pay for a cluster's start: :func:`auto_workers`), and
+default for a sweep too small to pay for a cluster's start: :func:`auto_workers`; there
+HiGHS solves on a thread of its own while the next variants are prepared,
+:func:`pipeline_in_process`), and
 commits every chunk to the :class:`~optimizer.sweeps.store.Store` in one
 transaction as it arrives. Only the driver writes the store. Rerunning the same sweep on
 the same store skips what is done, so an interrupted sweep resumes where it stopped.
@@ -43,7 +45,7 @@ from optimizer.errors import DupoptError
 from optimizer.scenario.readers import display_path
 from optimizer.sweeps.store import Store, StoreError, dataset_id, model_version, query
 from optimizer.sweeps.sweep_file import Job, Sweep
-from optimizer.sweeps.worker import ChunkResult, run_chunk
+from optimizer.sweeps.worker import ChunkResult, run_chunk, solve_chunks
 
 #: How long to try reaching a given scheduler.
 CONNECT_TIMEOUT = "10s"
@@ -161,6 +163,17 @@ def auto_workers(n: int, cpus: int | None = None) -> int:
     """
     cpus = (os.cpu_count() or 1) if cpus is None else cpus
     return 0 if cpus < 2 or n < DASK_MIN_SCENARIOS else cpus
+
+
+def pipeline_in_process(cpus: int | None = None) -> bool:
+    """Whether an in-process sweep solves on a thread of its own while it prepares,
+    reduces and commits (:func:`optimizer.sweeps.worker.solve_chunks`): from two cores.
+
+    >>> pipeline_in_process(cpus=1), pipeline_in_process(cpus=2)
+    (False, True)
+    """
+    cpus = (os.cpu_count() or 1) if cpus is None else cpus
+    return cpus >= 2
 
 
 def chunks_of(jobs: list[Job], size: int) -> list[list[Job]]:
@@ -366,17 +379,19 @@ def _execute(
         if workers == 0:
             summary.workers = 0
             size = chunk_size or sweep.chunk_size or auto_chunk_size(len(todo), 1)
-            for chunk in chunks_of(todo, size):
-                record(
-                    run_chunk(
-                        sweep.scenario,
-                        chunk,
-                        base_key=run.fingerprint,
-                        arcs=run.arcs,
-                        ties=run.ties,
-                        **sweep.solver,
-                    )
-                )
+            results = solve_chunks(
+                sweep.scenario,
+                chunks_of(todo, size),
+                base_key=run.fingerprint,
+                arcs=run.arcs,
+                ties=run.ties,
+                pipeline=pipeline_in_process(),
+                **sweep.solver,
+            )
+            # Closing stops the solver thread at once on Ctrl-C or an error.
+            with contextlib.closing(results):
+                for result in results:
+                    record(result)
             return
         _on_dask(run, scheduler, workers, chunk_size, record, dashboard)
     finally:
