@@ -202,6 +202,7 @@ def run_sweep(
     ties: bool = True,
     on_progress: Callable[[BatchSummary], None] | None = None,
     dashboard: bool = False,
+    pipeline: bool | None = None,
 ) -> BatchSummary:
     """Run (or resume) a sweep into a DuckDB store.
 
@@ -243,6 +244,10 @@ def run_sweep(
     Interrupted
         On Ctrl-C (SIGINT), after the chunks already solved are committed and the
         cluster is closed; its ``summary`` says what is in the store.
+    pipeline
+        In this process (``workers=0``): solve on a thread of its own while the next
+        variants are prepared and the solved ones reduced and committed (the same rows);
+        None (default): from two cores (:func:`pipeline_in_process`).
     """
     store_path = Path(store_path)
     if dashboard and (scheduler is not None or workers == 0):
@@ -284,7 +289,9 @@ def run_sweep(
             try:
                 if todo:
                     _execute(
-                        _Run(sweep, todo, store, summary, replace, fingerprint, arcs, ties),
+                        _Run(
+                            sweep, todo, store, summary, replace, fingerprint, arcs, ties, pipeline
+                        ),
                         scheduler,
                         workers,
                         chunk_size,
@@ -336,6 +343,7 @@ class _Run:
     fingerprint: str
     arcs: pd.DataFrame | None
     ties: bool
+    pipeline: bool | None = None
 
 
 def _execute(
@@ -385,7 +393,7 @@ def _execute(
                 base_key=run.fingerprint,
                 arcs=run.arcs,
                 ties=run.ties,
-                pipeline=pipeline_in_process(),
+                pipeline=pipeline_in_process() if run.pipeline is None else run.pipeline,
                 **sweep.solver,
             )
             # Closing stops the solver thread at once on Ctrl-C or an error.
