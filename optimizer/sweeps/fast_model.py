@@ -318,7 +318,7 @@ class ParametricModel:
             self._set_warm(False)
             return SolvedVariant(status, float("nan"), None, None, solve_s)
         self._set_warm(True)
-        x = np.asarray(h.getSolution().col_value)
+        x = highs.floats(h.getSolution().col_value)
         bounds = (new["lower"], new["upper"], new["row_lower"], new["row_upper"])
         alternative = highs.has_ties(h, bounds=bounds) if ties else None
         return SolvedVariant(
