@@ -142,14 +142,20 @@ def plan(sweep: Sweep, store: Store, retry_failed: bool) -> tuple[list[Job], int
 
 #: Scenarios to run from which ``run_sweep`` (and ``dupopt batch``) starts a Dask
 #: LocalCluster when not told how many workers to use; fewer run in this process.
-#: Break-even = the cluster's extra fixed cost / the time two workers save per scenario.
-#: On the 2-core reference machine the fixed cost (cluster start and close, the workers'
-#: model builds) was 2.5-3.5 s unloaded and 7.8 s busy; the in-process hot path runs
-#: about 93 scenarios/s (benchmarks/results/batch.md), two workers at best about 1.7x
-#: one worker's steady rate (earlier runs, 116.8 vs 68.0): about 3 ms saved a scenario,
-#: hence about 800 scenarios unloaded. Under load (the recorded run) two workers were
-#: no faster than one and Dask did not pay at 600.
-DASK_MIN_SCENARIOS = 800
+#: Break-even = the cluster's extra fixed cost / the time N workers save per scenario
+#: over the in-process sweep, which on two cores already uses both (HiGHS on one thread,
+#: preparing, reducing and committing on the other: :func:`pipeline_in_process`).
+#: On the 2-core reference machine: the cluster's fixed cost (start, close, the workers'
+#: model builds) 2.5-3.5 s unloaded, 7.8-8 s busy; the pipelined sweep is bounded by its
+#: solver thread, 6.8-7.0 ms CPU a scenario against 5.9-6.0 for bare re-solves and
+#: 10.1-10.6 for the whole serial path (benchmarks/bench_batch.py's CPU column and a
+#: split by thread, busy machine), so about 130 scenarios/s unloaded; two workers at
+#: best 1.7-2.1x one worker's steady rate in earlier unloaded runs (one worker ~ the
+#: serial path, ~90/s): about 160/s, 1.5 ms saved a scenario, hence about 2,000
+#: scenarios (an estimate: the bench's break-even line checks it). Busy (another
+#: process on a core), two workers were slower than the in-process sweep at every size
+#: measured (1,000 scenarios: 69.6 steady vs 84-95/s) and never pay.
+DASK_MIN_SCENARIOS = 2000
 
 
 def auto_workers(n: int, cpus: int | None = None) -> int:
