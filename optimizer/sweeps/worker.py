@@ -179,8 +179,8 @@ def solve_chunks(
     variants' arrays (up to :data:`PIPELINE_DEPTH` ahead), reduces the solved ones and
     the caller commits finished chunks. The solves themselves stay one at a time, in the
     same order, from the same warm bases: the rows are those of the serial loop. It pays
-    where a second core is free (with one other busy process on two cores: 0.73 of the
-    bare re-solve limit against 0.59 serial); where every core is busy it gains little.
+    where the second core is free (idle 2-core machine: 0.76-0.79 of the bare re-solve
+    limit against 0.62 serial); with another busy process it gained nothing.
 
     Closing the generator (or an exception in the caller, e.g. Ctrl-C) stops the solver
     thread after its current solve; jobs not yet yielded are not reported.
