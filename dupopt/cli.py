@@ -368,7 +368,7 @@ def report(results: Path, output: Path | None, figure_format: str, single_file: 
     type=click.IntRange(min=0),
     default=None,
     help="Local workers, one HiGHS thread each; 0 runs in this process without Dask. "
-    "Default: in this process for a sweep of fewer than 800 scenarios to run (a local "
+    "Default: in this process for a sweep of fewer than 2000 scenarios to run (a local "
     "cluster's start-up costs more than it wins), else one worker per core.",
 )
 @click.option(

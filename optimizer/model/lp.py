@@ -35,6 +35,18 @@ def _evaluate(value: Value, inputs: Any) -> Any:
     return value(inputs) if callable(value) else value
 
 
+def _filled(value: Any, shape: int | tuple[int, ...]) -> np.ndarray:
+    """``value`` as a new float array of ``shape`` (broadcast where it is not that shape).
+
+    The same array as ``np.broadcast_to(value, shape).copy()``; a value of the right shape
+    is copied directly (``np.broadcast_to`` costs more than the copy, and a sweep runs
+    this for every value function of every variant)."""
+    array = np.asarray(value, dtype=float)
+    if array.shape == (shape if isinstance(shape, tuple) else (shape,)):
+        return array.copy()
+    return np.broadcast_to(array, shape).copy()
+
+
 @dataclass
 class VariableBlock:
     """Variables sharing a name, indexed by a pandas MultiIndex (e.g. region, sector, year)."""
@@ -130,7 +142,7 @@ class LinearProgram:
         """Evaluate ``value`` to an array of ``n`` and remember its function for updates."""
         if callable(value):
             self._array_fns.append((block, attribute, value))
-        return np.broadcast_to(np.asarray(_evaluate(value, self.inputs), dtype=float), n).copy()
+        return _filled(_evaluate(value, self.inputs), n)
 
     def update(self, inputs: Any) -> None:
         """Re-evaluate every value function on ``inputs``, in place (structure unchanged).
@@ -150,13 +162,13 @@ class LinearProgram:
         """
         self.inputs = inputs
         for block, attribute, fn in self._array_fns:
-            setattr(
-                block, attribute, np.broadcast_to(np.asarray(fn(inputs), float), block.size).copy()
-            )
+            setattr(block, attribute, _filled(fn(inputs), block.size))
         for k, entry in enumerate(self._coef_fns):
             if entry is not None:
                 _, shape, fn = entry
-                coef = np.broadcast_to(np.asarray(fn(inputs), dtype=float), shape)
+                coef = np.asarray(fn(inputs), dtype=float)
+                if coef.shape != shape:
+                    coef = np.broadcast_to(coef, shape)
                 self._vals[k] = coef[self._keep[k]]
         for item in self._objective:
             item[3] = self._cost_values(item[2], item[1].shape)
@@ -254,7 +266,7 @@ class LinearProgram:
         coef = _evaluate(value, self.inputs)
         if coef is None:
             return None
-        return np.array(np.broadcast_to(np.asarray(coef, dtype=float), shape))
+        return _filled(coef, shape)
 
     @property
     def objective_terms(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:

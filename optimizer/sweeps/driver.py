@@ -4,7 +4,9 @@
 :func:`optimizer.sweeps.worker.run_chunk` on each (on a Dask ``LocalCluster`` with one
 single-threaded worker per core, listening on 127.0.0.1 only and without a dashboard
 unless asked; on an existing scheduler; or in this process with ``workers=0``, and by
-default for a sweep too small to pay for a cluster's start: :func:`auto_workers`), and
+default for a sweep too small to pay for a cluster's start: :func:`auto_workers`; there
+HiGHS solves on a thread of its own while the next variants are prepared,
+:func:`pipeline_in_process`), and
 commits every chunk to the :class:`~optimizer.sweeps.store.Store` in one
 transaction as it arrives. Only the driver writes the store. Rerunning the same sweep on
 the same store skips what is done, so an interrupted sweep resumes where it stopped.
@@ -43,7 +45,7 @@ from optimizer.errors import DupoptError
 from optimizer.scenario.readers import display_path
 from optimizer.sweeps.store import Store, StoreError, dataset_id, model_version, query
 from optimizer.sweeps.sweep_file import Job, Sweep
-from optimizer.sweeps.worker import ChunkResult, run_chunk
+from optimizer.sweeps.worker import ChunkResult, run_chunk, solve_chunks
 
 #: How long to try reaching a given scheduler.
 CONNECT_TIMEOUT = "10s"
@@ -140,14 +142,20 @@ def plan(sweep: Sweep, store: Store, retry_failed: bool) -> tuple[list[Job], int
 
 #: Scenarios to run from which ``run_sweep`` (and ``dupopt batch``) starts a Dask
 #: LocalCluster when not told how many workers to use; fewer run in this process.
-#: Break-even = the cluster's extra fixed cost / the time two workers save per scenario.
-#: On the 2-core reference machine the fixed cost (cluster start and close, the workers'
-#: model builds) was 2.5-3.5 s unloaded and 7.8 s busy; the in-process hot path runs
-#: about 93 scenarios/s (benchmarks/results/batch.md), two workers at best about 1.7x
-#: one worker's steady rate (earlier runs, 116.8 vs 68.0): about 3 ms saved a scenario,
-#: hence about 800 scenarios unloaded. Under load (the recorded run) two workers were
-#: no faster than one and Dask did not pay at 600.
-DASK_MIN_SCENARIOS = 800
+#: Break-even = the cluster's extra fixed cost / the time N workers save per scenario
+#: over the in-process sweep, which on two cores already uses both (HiGHS on one thread,
+#: preparing, reducing and committing on the other: :func:`pipeline_in_process`).
+#: On the 2-core reference machine: the cluster's fixed cost (start, close, the workers'
+#: model builds) 2.5-3.5 s unloaded, 7.8-8 s busy; the pipelined sweep is bounded by its
+#: solver thread, 6.8-7.0 ms CPU a scenario against 5.9-6.0 for bare re-solves and
+#: 10.1-10.6 for the whole serial path (benchmarks/bench_batch.py's CPU column and a
+#: split by thread, busy machine), so about 130 scenarios/s unloaded; two workers at
+#: best 1.7-2.1x one worker's steady rate in earlier unloaded runs (one worker ~ the
+#: serial path, ~90/s): about 160/s, 1.5 ms saved a scenario, hence about 2,000
+#: scenarios (an estimate: the bench's break-even line checks it). Busy (another
+#: process on a core), two workers were slower than the in-process sweep at every size
+#: measured (1,000 scenarios: 69.6 steady vs 84-95/s) and never pay.
+DASK_MIN_SCENARIOS = 2000
 
 
 def auto_workers(n: int, cpus: int | None = None) -> int:
@@ -161,6 +169,17 @@ def auto_workers(n: int, cpus: int | None = None) -> int:
     """
     cpus = (os.cpu_count() or 1) if cpus is None else cpus
     return 0 if cpus < 2 or n < DASK_MIN_SCENARIOS else cpus
+
+
+def pipeline_in_process(cpus: int | None = None) -> bool:
+    """Whether an in-process sweep solves on a thread of its own while it prepares,
+    reduces and commits (:func:`optimizer.sweeps.worker.solve_chunks`): from two cores.
+
+    >>> pipeline_in_process(cpus=1), pipeline_in_process(cpus=2)
+    (False, True)
+    """
+    cpus = (os.cpu_count() or 1) if cpus is None else cpus
+    return cpus >= 2
 
 
 def chunks_of(jobs: list[Job], size: int) -> list[list[Job]]:
@@ -189,6 +208,7 @@ def run_sweep(
     ties: bool = True,
     on_progress: Callable[[BatchSummary], None] | None = None,
     dashboard: bool = False,
+    pipeline: bool | None = None,
 ) -> BatchSummary:
     """Run (or resume) a sweep into a DuckDB store.
 
@@ -230,6 +250,10 @@ def run_sweep(
     Interrupted
         On Ctrl-C (SIGINT), after the chunks already solved are committed and the
         cluster is closed; its ``summary`` says what is in the store.
+    pipeline
+        In this process (``workers=0``): solve on a thread of its own while the next
+        variants are prepared and the solved ones reduced and committed (the same rows);
+        None (default): from two cores (:func:`pipeline_in_process`).
     """
     store_path = Path(store_path)
     if dashboard and (scheduler is not None or workers == 0):
@@ -271,7 +295,9 @@ def run_sweep(
             try:
                 if todo:
                     _execute(
-                        _Run(sweep, todo, store, summary, replace, fingerprint, arcs, ties),
+                        _Run(
+                            sweep, todo, store, summary, replace, fingerprint, arcs, ties, pipeline
+                        ),
                         scheduler,
                         workers,
                         chunk_size,
@@ -323,6 +349,7 @@ class _Run:
     fingerprint: str
     arcs: pd.DataFrame | None
     ties: bool
+    pipeline: bool | None = None
 
 
 def _execute(
@@ -366,17 +393,19 @@ def _execute(
         if workers == 0:
             summary.workers = 0
             size = chunk_size or sweep.chunk_size or auto_chunk_size(len(todo), 1)
-            for chunk in chunks_of(todo, size):
-                record(
-                    run_chunk(
-                        sweep.scenario,
-                        chunk,
-                        base_key=run.fingerprint,
-                        arcs=run.arcs,
-                        ties=run.ties,
-                        **sweep.solver,
-                    )
-                )
+            results = solve_chunks(
+                sweep.scenario,
+                chunks_of(todo, size),
+                base_key=run.fingerprint,
+                arcs=run.arcs,
+                ties=run.ties,
+                pipeline=pipeline_in_process() if run.pipeline is None else run.pipeline,
+                **sweep.solver,
+            )
+            # Closing stops the solver thread at once on Ctrl-C or an error.
+            with contextlib.closing(results):
+                for result in results:
+                    record(result)
             return
         _on_dask(run, scheduler, workers, chunk_size, record, dashboard)
     finally:

@@ -99,6 +99,28 @@ class VariantResult:
         return float(sum(v for t, v in self.terms.items() if t not in NON_RESOURCE_TERMS))
 
 
+@dataclass
+class PreparedVariant:
+    """A variant's arrays (as :meth:`ParametricModel.arrays`) and what reducing its
+    solution needs: its inputs and objective terms (columns, coefficients)."""
+
+    arrays: dict[str, np.ndarray]
+    inputs: Inputs
+    terms: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class SolvedVariant:
+    """What HiGHS returned for a variant: status, objective, column values and the tie
+    test (None where not tested); ``x`` is None unless optimal."""
+
+    status: Status
+    objective: float
+    x: np.ndarray | None
+    alternative_optima: bool | None
+    solve_s: float
+
+
 class ParametricModel:
     """One mode of the model, kept in HiGHS and re-solved for many overrides.
 
@@ -145,6 +167,9 @@ class ParametricModel:
                 self._relaxed = highs.render(lp, threads=threads, lp_method="simplex")
         # What HiGHS holds now: every push is the difference from these.
         self._held = self._arrays()
+        # The matrix's structure (fixed): :meth:`run` reads it, never the kept program,
+        # which the next variant's :meth:`prepare` may be changing meanwhile.
+        self._entry_rows, self._entry_cols, _ = lp.entries()
         self.regions = pd.Index(data.regions.index)
         self.sectors = pd.Index(data.sectors.index)
         cap = lp.variables["capacity"]
@@ -242,8 +267,38 @@ class ParametricModel:
         ``mip_rel_gap``: for a MILP (lumpy plants), stop once the plan is proven within this
         share of the optimal cost (:data:`~optimizer.model.backends.SWEEP_MIP_REL_GAP`,
         0.1 %, where None). ``time_limit``:
-        seconds for this solve (none where None); one that hits it has no figures."""
-        new = self.arrays(overrides)
+        seconds for this solve (none where None); one that hits it has no figures.
+
+        The three stages, :meth:`prepare`, :meth:`run` and :meth:`reduce`, may also be
+        called apart (:func:`optimizer.sweeps.worker.solve_chunks` runs HiGHS on one
+        thread while it prepares the next variant and reduces the last on another)."""
+        prepared = self.prepare(overrides)
+        solved = self.run(prepared, ties=ties, mip_rel_gap=mip_rel_gap, time_limit=time_limit)
+        return self.reduce(prepared, solved)
+
+    def prepare(self, overrides: Overrides) -> PreparedVariant:
+        """Evaluate the formulation on the variant's inputs: its arrays and what its
+        reduction needs (HiGHS is not touched).
+
+        The result is a snapshot: preparing the next variant before this one is run and
+        reduced leaves it unchanged. Raises :class:`StructureMismatch` where the
+        overrides switch a family on or off."""
+        arrays = self.arrays(overrides)
+        return PreparedVariant(arrays, self.lp.inputs, self.lp.objective_terms)
+
+    def run(
+        self,
+        prepared: PreparedVariant,
+        *,
+        ties: bool = True,
+        mip_rel_gap: float | None = None,
+        time_limit: float | None = None,
+    ) -> SolvedVariant:
+        """Push a prepared variant's arrays into HiGHS and re-solve warm (arguments as
+        :meth:`solve`). Reads nothing of the kept program but its fixed structure, so the
+        next variant may be prepared meanwhile; variants must be run in the order they
+        are to be solved (each push is the difference from the last one run)."""
+        new = prepared.arrays
         h = self.h
         self._push(h, new, self._held)
         if self._relaxed is not None:
@@ -261,10 +316,21 @@ class ParametricModel:
             # Start the next variant from scratch rather than from a failed basis.
             h.clearSolver()
             self._set_warm(False)
-            return VariantResult(self.mode, status, float("nan"), solve_s=solve_s)
+            return SolvedVariant(status, float("nan"), None, None, solve_s)
         self._set_warm(True)
-        x = np.asarray(h.getSolution().col_value)
-        return self._reduce(x, new, h.getInfo().objective_function_value, solve_s, ties)
+        x = highs.floats(h.getSolution().col_value)
+        bounds = (new["lower"], new["upper"], new["row_lower"], new["row_upper"])
+        alternative = highs.has_ties(h, bounds=bounds) if ties else None
+        return SolvedVariant(
+            status, float(h.getInfo().objective_function_value), x, alternative, solve_s
+        )
+
+    def reduce(self, prepared: PreparedVariant, solved: SolvedVariant) -> VariantResult:
+        """The :class:`VariantResult` of a variant :meth:`run` solved (no figures unless
+        optimal)."""
+        if not solved.status.ok:
+            return VariantResult(self.mode, solved.status, float("nan"), solve_s=solved.solve_s)
+        return self._reduce(prepared, solved)
 
     def _set_warm(self, warm: bool) -> None:
         """Re-solve an LP by primal simplex once HiGHS holds an optimal basis, by dual
@@ -292,7 +358,7 @@ class ParametricModel:
             )
         changed = np.flatnonzero(new["entries"] != old["entries"])
         if changed.size:
-            rows, cols, _ = self.lp.entries()
+            rows, cols = self._entry_rows, self._entry_cols
             # Plain lists: converting numpy scalars one by one cost as much as the calls.
             for r, c, v in zip(
                 rows[changed].tolist(),
@@ -326,8 +392,8 @@ class ParametricModel:
             r.changeColsBounds(ints.size, ints, new["lower"][ints], new["upper"][ints])
         return time.perf_counter() - t0
 
-    def _reduce(self, x, new, objective: float, solve_s: float, ties: bool) -> VariantResult:
-        inputs, s = self.lp.inputs, self._cell_s
+    def _reduce(self, prepared: PreparedVariant, solved: SolvedVariant) -> VariantResult:
+        inputs, s, x = prepared.inputs, self._cell_s, solved.x
         cap, prod = x[self._cap_cols], x[self._prod_cols]
         metrics = capacity_metrics(
             cap,
@@ -340,7 +406,7 @@ class ParametricModel:
         unmet = np.zeros(len(self.sector_years))
         for cols, pos in self._unmet:
             np.add.at(unmet, pos, x[cols])
-        terms = self.lp.objective_terms
+        terms = prepared.terms
         totals = {t: float(np.dot(coef, x[cols])) for t, (cols, coef) in terms.items()}
         if n_t == 1:  # the same numbers as the totals, bit for bit
             year_terms = {t: np.array([v]) for t, v in totals.items()}
@@ -352,7 +418,7 @@ class ParametricModel:
         return VariantResult(
             mode=self.mode,
             status=Status.OPTIMAL,
-            objective=float(objective),
+            objective=solved.objective,
             terms=totals,
             capacity=cap,
             production=prod,
@@ -362,13 +428,6 @@ class ParametricModel:
             stranded_debt_cny_bn=metrics["stranded_debt_cny_bn"],
             unmet=unmet,
             year_terms=year_terms,
-            alternative_optima=(
-                highs.has_ties(
-                    self.h,
-                    bounds=(new["lower"], new["upper"], new["row_lower"], new["row_upper"]),
-                )
-                if ties
-                else None
-            ),
-            solve_s=solve_s,
+            alternative_optima=solved.alternative_optima,
+            solve_s=solved.solve_s,
         )
