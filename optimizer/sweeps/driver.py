@@ -152,7 +152,10 @@ def plan(sweep: Sweep, store: Store, retry_failed: bool) -> tuple[list[Job], int
 #: split by thread, busy machine), so about 130 scenarios/s unloaded; two workers at
 #: best 1.7-2.1x one worker's steady rate in earlier unloaded runs (one worker ~ the
 #: serial path, ~90/s): about 160/s, 1.5 ms saved a scenario, hence about 2,000
-#: scenarios (an estimate: the bench's break-even line checks it). Busy (another
+#: scenarios (an estimate). Measured since (benchmarks/results/batch.md, idle machine,
+#: 3,000-scenario Dask runs): cluster start 2.7 s, in-process 129.8/s steady, two
+#: workers 168.9/s steady, break-even 1,375 scenarios; 2,000 keeps a margin for a
+#: machine that is not idle. Busy (another
 #: process on a core), two workers were slower than the in-process sweep at every size
 #: measured (1,000 scenarios: 69.6 steady vs 84-95/s) and never pay.
 DASK_MIN_SCENARIOS = 2000
