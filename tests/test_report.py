@@ -455,6 +455,11 @@ def test_figures_drawn_in_one_process_or_two_give_the_same_page(report_dir, tmp_
     give the same page, and neither leaves its scratch folder behind."""
     import tempfile
 
+    # A temporary folder of this test's own: other processes on the machine (another
+    # test run) make and remove their scratch folders in the shared one meanwhile.
+    own = tmp_path / "tmp"
+    own.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
     scratch = sorted(Path(tempfile.gettempdir()).glob("dupopt-figures-*"))
     monkeypatch.setenv("DUPOPT_REPORT_WORKERS", "1")
     serial = tmp_path / "serial"

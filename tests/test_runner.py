@@ -269,6 +269,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_interactive,
     )
     try:
         _progress(proc.stderr, 4, timeout=180)
@@ -442,6 +443,13 @@ def _messages(stderr: str) -> list[str]:
     return [p for p in parts if p and not _BAR.match(p) and not p.startswith("Sweep '")]
 
 
+def _interactive() -> None:
+    """In the child before it runs: Ctrl-C as in a terminal. A test run started in the
+    background (``pytest &``, nohup) ignores SIGINT, and a child inheriting that would
+    rightly ignore the tests' Ctrl-C too."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_batch(path: Path, store: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "dupopt", "batch", str(path), "-o", str(store), "--workers", "1"],
@@ -449,6 +457,7 @@ def _start_batch(path: Path, store: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         start_new_session=True,  # its own group, as a shell gives a command
+        preexec_fn=_interactive,
     )
 
 
