@@ -78,8 +78,14 @@ def lp_strategy(lp: LinearProgram, lp_method: str | None = None) -> str:
     if lp_method == "auto":
         if lp.n_cols >= BLOCKS_MIN_COLUMNS and highs_blocks.n_blocks(lp) >= 2:
             return "blocks"
-        return "ipm" if lp.n_cols >= IPM_MIN_COLUMNS else "simplex"
+        return _whole_lp_method(lp)
     return lp_method
+
+
+def _whole_lp_method(lp: LinearProgram) -> str:
+    """Interior point from :data:`IPM_MIN_COLUMNS` columns, dual simplex below: the LP
+    as built, solved in one piece."""
+    return "ipm" if lp.n_cols >= IPM_MIN_COLUMNS else "simplex"
 
 
 def render(
@@ -120,7 +126,7 @@ def render(
         if strategy == "blocks":
             # A rendered model is the LP as built (kept for re-solves and extension);
             # the reduced, block-wise solve is solve()'s.
-            strategy = "ipm" if lp.n_cols >= IPM_MIN_COLUMNS else "simplex"
+            strategy = _whole_lp_method(lp)
         if presolve is None:
             # Measured (benchmarks/bench_model.py): presolve off solves these LPs faster
             # by dual simplex (0.55x on the default scenario, 0.87-0.95x on the 221k-column
@@ -141,19 +147,19 @@ def render(
             h.setOptionValue("time_limit", float(time_limit))
         if mip_rel_gap is not None:
             h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-        _pass_model(h, lp, arrays)
+        pass_arrays(h, lp.n_cols, lp.n_rows, arrays)
     return h
 
 
-def _pass_model(h: highspy.Highs, lp: LinearProgram, arrays: tuple[np.ndarray, ...]) -> None:
+def pass_arrays(h: highspy.Highs, n_cols: int, n_rows: int, arrays: tuple[np.ndarray, ...]) -> None:
     """Pass the model as arrays (cost, column bounds, row bounds, CSC start, index,
     value, integrality), in one call where highspy has it: filling a ``HighsLp`` field by
     field converts each array element by element (0.2 s of 0.25 s at 222k columns)."""
     cost, lower, upper, row_lower, row_upper, start, index, value, integrality = arrays
     try:
         h.passModel(
-            lp.n_cols,
-            lp.n_rows,
+            n_cols,
+            n_rows,
             len(value),
             int(highspy.MatrixFormat.kColwise),
             int(highspy.ObjSense.kMinimize),
@@ -172,7 +178,7 @@ def _pass_model(h: highspy.Highs, lp: LinearProgram, arrays: tuple[np.ndarray, .
     except TypeError:  # a highspy without the array overload
         pass
     model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = lp.n_cols, lp.n_rows
+    model.num_col_, model.num_row_ = n_cols, n_rows
     model.col_cost_ = cost
     model.col_lower_, model.col_upper_ = lower, upper
     model.row_lower_, model.row_upper_ = row_lower, row_upper

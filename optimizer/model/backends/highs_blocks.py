@@ -86,6 +86,8 @@ def n_blocks(lp: LinearProgram) -> int:
 
 
 def _highs(arrays: LPArrays, *, primal: bool, log: bool, threads: int | None) -> highspy.Highs:
+    from optimizer.model.backends import highs
+
     a = arrays.matrix
     h = highspy.Highs()
     h.setOptionValue("output_flag", log)
@@ -95,22 +97,21 @@ def _highs(arrays: LPArrays, *, primal: bool, log: bool, threads: int | None) ->
         h.setOptionValue("simplex_strategy", 4)
     if threads is not None:
         h.setOptionValue("threads", int(threads))
-    h.passModel(
+    highs.pass_arrays(
+        h,
         a.shape[1],
         a.shape[0],
-        a.nnz,
-        int(highspy.MatrixFormat.kColwise),
-        int(highspy.ObjSense.kMinimize),
-        0.0,
-        arrays.cost,
-        arrays.lower,
-        arrays.upper,
-        arrays.row_lower,
-        arrays.row_upper,
-        a.indptr.astype(np.int32),
-        a.indices.astype(np.int32),
-        a.data,
-        np.zeros(a.shape[1], np.int32),
+        (
+            arrays.cost,
+            arrays.lower,
+            arrays.upper,
+            arrays.row_lower,
+            arrays.row_upper,
+            a.indptr.astype(np.int32),
+            a.indices.astype(np.int32),
+            a.data,
+            np.zeros(a.shape[1], np.int32),
+        ),
     )
     return h
 
