@@ -236,3 +236,26 @@ def test_a_mip_gap_outside_zero_to_one_is_refused_naming_the_parameter(gap):
     _, milp, arcs = _lumpy_synthetic()
     with pytest.raises(optimizer.ScenarioError, match="mip_rel_gap must be in"):
         optimizer.solve(milp, arcs=arcs, mip_rel_gap=gap)
+
+
+def test_a_rendered_model_has_python_callbacks_off_until_a_user_turns_them_on():
+    """dupopt switches highspy's Python callbacks off (HiGHS would take the GIL for them
+    mid-solve): HiGHS refuses a subscription until ``enableCallbacks()``, after which a
+    user's own callback receives the log."""
+    import highspy
+
+    from optimizer.model.backends import highs
+    from optimizer.model.solver_log import captured
+
+    h = highs.render(_tiny(), log=True)
+    if not hasattr(h, "enableCallbacks"):
+        pytest.skip("this highspy has no Python callbacks")
+    messages: list[str] = []
+    with captured(), pytest.raises(getattr(highspy, "HighsError", Exception)):
+        h.cbLogging.subscribe(lambda event: messages.append(event.message))
+    h.enableCallbacks()
+    h.cbLogging.subscribe(lambda event: messages.append(event.message))
+    with captured():
+        status, _ = highs.run_model(h)
+    assert status.ok
+    assert any("Objective value" in m for m in messages)

@@ -110,3 +110,34 @@ def test_closing_a_pipelined_sweep_stops_its_solver_thread(scenario):
 def test_an_in_process_sweep_is_pipelined_from_two_cores():
     assert pipeline_in_process(cpus=1) is False
     assert pipeline_in_process(cpus=2) is True
+
+
+def test_a_pipeline_holds_fewer_variants_ahead_when_their_arrays_are_large(scenario, monkeypatch):
+    """The variants prepared ahead of the solver stay within PIPELINE_MEMORY (never
+    fewer than two), and the rows are still the serial loop's."""
+    held: list[int] = []
+
+    class Recording(worker.queue.Queue):
+        def put(self, item, *args, **kwargs):
+            super().put(item, *args, **kwargs)
+            if item is not None and self is queues[0]:
+                held.append(self.qsize())
+
+    queues: list[Recording] = []
+
+    def make(*args, **kwargs):
+        queues.append(Recording(*args, **kwargs))
+        return queues[-1]
+
+    jobs = _jobs() * 3
+    jobs = [
+        Job(f"{j.name}-{k}", j.kind, j.overrides, j.values, j.error) for k, j in enumerate(jobs)
+    ]
+    serial = _solve(scenario, [jobs], pipeline=False, key="pipe-small-serial")
+    monkeypatch.setattr(worker.queue, "Queue", make)
+    monkeypatch.setattr(worker, "PIPELINE_MEMORY", 1)  # one byte: the floor of two
+    piped = _solve(scenario, [jobs], pipeline=True, key="pipe-small")
+    assert held and max(held) <= 2
+    expected, got = _frames(serial), _frames(piped)
+    for table in TABLES:
+        pd.testing.assert_frame_equal(got[table], expected[table], check_exact=True)

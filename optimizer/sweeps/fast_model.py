@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -107,18 +108,84 @@ class PreparedVariant:
     arrays: dict[str, np.ndarray]
     inputs: Inputs
     terms: dict[str, tuple[np.ndarray, np.ndarray]]
+    #: The HiGHS changes from the arrays of the variant prepared before (``changes[0]``,
+    #: compared by identity) to these: :meth:`ParametricModel.run` pushes them as they
+    #: are where HiGHS holds those, else works the changes out again.
+    changes: tuple[dict[str, np.ndarray], _Changes] | None = None
 
 
 @dataclass
 class SolvedVariant:
-    """What HiGHS returned for a variant: status, objective, column values and the tie
-    test (None where not tested); ``x`` is None unless optimal."""
+    """What HiGHS returned for a variant, copied out as it was: status, objective, the
+    column values and the tie test's record (None where not tested).
+
+    :attr:`x` and :attr:`alternative_optima` are computed from them on first use: in a
+    pipelined sweep by the thread that reduces the variant, while the solver thread
+    re-solves the next one (work on the solver thread delays every solve after it).
+    """
 
     status: Status
     objective: float
-    x: np.ndarray | None
-    alternative_optima: bool | None
     solve_s: float
+    col_value: list[float] | None = None
+    ties: highs.BasisRecord | None = None
+    bounds: tuple[np.ndarray, ...] | None = None
+    tie_tolerance: float = 0.0
+
+    @functools.cached_property
+    def x(self) -> np.ndarray | None:
+        """The column values (None unless optimal)."""
+        return None if self.col_value is None else highs.floats(self.col_value)
+
+    @functools.cached_property
+    def alternative_optima(self) -> bool | None:
+        """Whether other allocations cost the same (:func:`highs.has_ties`); None where
+        not tested or without a valid basis."""
+        if self.ties is None:
+            return None
+        return self.ties.has_ties(self.bounds, self.tie_tolerance)
+
+
+@dataclass
+class _Changes:
+    """The HiGHS calls that turn one variant's arrays into another's: the costs, column
+    bounds, row bounds and matrix entries that differ (positions and new values)."""
+
+    cost: tuple[np.ndarray, np.ndarray]
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray]
+    rows: tuple[np.ndarray, np.ndarray, np.ndarray]
+    entries: tuple[list[int], list[int], list[float]]
+
+    @classmethod
+    def between(
+        cls, new: dict, old: dict, entry_rows: np.ndarray, entry_cols: np.ndarray
+    ) -> _Changes:
+        c = np.flatnonzero(new["cost"] != old["cost"])
+        b = np.flatnonzero((new["lower"] != old["lower"]) | (new["upper"] != old["upper"]))
+        r = np.flatnonzero(
+            (new["row_lower"] != old["row_lower"]) | (new["row_upper"] != old["row_upper"])
+        )
+        e = np.flatnonzero(new["entries"] != old["entries"])
+        return cls(
+            cost=(c, new["cost"][c]),
+            bounds=(b, new["lower"][b], new["upper"][b]),
+            rows=(r, new["row_lower"][r], new["row_upper"][r]),
+            # Plain lists: converting numpy scalars one by one cost as much as the calls.
+            entries=(entry_rows[e].tolist(), entry_cols[e].tolist(), new["entries"][e].tolist()),
+        )
+
+    def push(self, h: highspy.Highs) -> None:
+        index, cost = self.cost
+        if index.size:
+            h.changeColsCost(index.size, index, cost)
+        index, lower, upper = self.bounds
+        if index.size:
+            h.changeColsBounds(index.size, index, lower, upper)
+        index, lower, upper = self.rows
+        if index.size:
+            highs.change_rows_bounds(h, index, lower, upper)
+        for r, c, v in zip(*self.entries, strict=True):
+            h.changeCoeff(r, c, v)
 
 
 class ParametricModel:
@@ -157,6 +224,7 @@ class ParametricModel:
         # interior point would not use. The first solve (no basis) is dual simplex; the
         # warm re-solves primal (see WARM_SIMPLEX_STRATEGY).
         self.h = highs.render(lp, threads=threads, presolve=presolve, lp_method="simplex")
+        self._tie_tolerance = highs.tie_tolerance(self.h)
         self._warm = False
         self.integer = bool(lp.integrality().any())
         # MILPs: the LP relaxation, kept warm beside the MILP, for a rounded start.
@@ -167,6 +235,7 @@ class ParametricModel:
                 self._relaxed = highs.render(lp, threads=threads, lp_method="simplex")
         # What HiGHS holds now: every push is the difference from these.
         self._held = self._arrays()
+        self._prepared = self._held  # the arrays prepare() made last
         # The matrix's structure (fixed): :meth:`run` reads it, never the kept program,
         # which the next variant's :meth:`prepare` may be changing meanwhile.
         self._entry_rows, self._entry_cols, _ = lp.entries()
@@ -284,7 +353,11 @@ class ParametricModel:
         reduced leaves it unchanged. Raises :class:`StructureMismatch` where the
         overrides switch a family on or off."""
         arrays = self.arrays(overrides)
-        return PreparedVariant(arrays, self.lp.inputs, self.lp.objective_terms)
+        # Worked out here rather than in run(): a pipelined sweep prepares on one thread
+        # while HiGHS solves on another, and run() delays every solve after it.
+        before, self._prepared = self._prepared, arrays
+        changes = (before, _Changes.between(arrays, before, self._entry_rows, self._entry_cols))
+        return PreparedVariant(arrays, self.lp.inputs, self.lp.objective_terms, changes)
 
     def run(
         self,
@@ -300,9 +373,13 @@ class ParametricModel:
         are to be solved (each push is the difference from the last one run)."""
         new = prepared.arrays
         h = self.h
-        self._push(h, new, self._held)
+        if prepared.changes is not None and prepared.changes[0] is self._held:
+            changes = prepared.changes[1]
+        else:  # prepared out of order (or by hand): from what HiGHS holds
+            changes = _Changes.between(new, self._held, self._entry_rows, self._entry_cols)
+        changes.push(h)
         if self._relaxed is not None:
-            self._push(self._relaxed, new, self._held)
+            changes.push(self._relaxed)
         self._held = new
         start_s = 0.0
         if self.integer:
@@ -316,13 +393,20 @@ class ParametricModel:
             # Start the next variant from scratch rather than from a failed basis.
             h.clearSolver()
             self._set_warm(False)
-            return SolvedVariant(status, float("nan"), None, None, solve_s)
+            return SolvedVariant(status, float("nan"), solve_s)
         self._set_warm(True)
-        x = highs.floats(h.getSolution().col_value)
-        bounds = (new["lower"], new["upper"], new["row_lower"], new["row_upper"])
-        alternative = highs.has_ties(h, bounds=bounds) if ties else None
+        # Only copies here: the conversions and the tie test wait for the reducing
+        # thread (SolvedVariant), so that HiGHS starts the next variant sooner.
+        solution = h.getSolution()
+        record = highs.record_basis(h, solution) if ties else None
         return SolvedVariant(
-            status, float(h.getInfo().objective_function_value), x, alternative, solve_s
+            status,
+            float(h.getInfo().objective_function_value),
+            solve_s,
+            col_value=solution.col_value,
+            ties=record,
+            bounds=(new["lower"], new["upper"], new["row_lower"], new["row_upper"]),
+            tie_tolerance=self._tie_tolerance,
         )
 
     def reduce(self, prepared: PreparedVariant, solved: SolvedVariant) -> VariantResult:
@@ -343,30 +427,7 @@ class ParametricModel:
 
     def _push(self, h: highspy.Highs, new: dict, old: dict) -> None:
         """Change in ``h`` only what differs between the arrays ``old`` and ``new``."""
-        changed = np.flatnonzero(new["cost"] != old["cost"])
-        if changed.size:
-            h.changeColsCost(changed.size, changed, new["cost"][changed])
-        changed = np.flatnonzero((new["lower"] != old["lower"]) | (new["upper"] != old["upper"]))
-        if changed.size:
-            h.changeColsBounds(changed.size, changed, new["lower"][changed], new["upper"][changed])
-        changed = np.flatnonzero(
-            (new["row_lower"] != old["row_lower"]) | (new["row_upper"] != old["row_upper"])
-        )
-        if changed.size:
-            highs.change_rows_bounds(
-                h, changed, new["row_lower"][changed], new["row_upper"][changed]
-            )
-        changed = np.flatnonzero(new["entries"] != old["entries"])
-        if changed.size:
-            rows, cols = self._entry_rows, self._entry_cols
-            # Plain lists: converting numpy scalars one by one cost as much as the calls.
-            for r, c, v in zip(
-                rows[changed].tolist(),
-                cols[changed].tolist(),
-                new["entries"][changed].tolist(),
-                strict=True,
-            ):
-                h.changeCoeff(r, c, v)
+        _Changes.between(new, old, self._entry_rows, self._entry_cols).push(h)
 
     def _start_from_rounding(self, new: dict) -> float:
         """Give the MILP a feasible plan to start from: the LP relaxation (kept warm), its

@@ -151,9 +151,14 @@ def run_chunk(
 
 
 #: Variants prepared ahead of the solver thread in a pipelined sweep (see
-#: :func:`solve_chunks`): enough to keep HiGHS busy while the driver commits a chunk
-#: (about 40 ms for 50 variants), few enough to hold little memory (two modes' arrays each).
-PIPELINE_DEPTH = 8
+#: :func:`solve_chunks`), at most: enough to keep HiGHS busy while the driver commits a
+#: chunk. With 8 (about 48 ms of re-solves of the shipped LP) the solver thread still
+#: waited 80-90 ms in all for the ten commits of a 500-variant stretch (20-25 ms each
+#: for 50 variants); with 24 it waited under 1 ms (``benchmarks/bench_batch.py``).
+PIPELINE_DEPTH = 24
+#: Bytes of prepared arrays (both modes) held ahead at most: a large model queues fewer
+#: variants, never fewer than two.
+PIPELINE_MEMORY = 256 * 2**20
 #: The interpreter's thread switch interval (s) while a pipeline runs. After each solve
 #: the solver thread waits for the GIL until the other thread yields it, by default after
 #: 5 ms, longer than a warm re-solve; 0.1 ms lets it in at once.
@@ -176,11 +181,12 @@ def solve_chunks(
 
     With ``pipeline``, HiGHS runs on a thread of its own (``highspy`` releases the GIL
     while it solves): while it re-solves one variant, this thread evaluates the next
-    variants' arrays (up to :data:`PIPELINE_DEPTH` ahead), reduces the solved ones and
-    the caller commits finished chunks. The solves themselves stay one at a time, in the
-    same order, from the same warm bases: the rows are those of the serial loop. It pays
-    where the second core is free (idle 2-core machine: 0.76-0.79 of the bare re-solve
-    limit against 0.62 serial); with another busy process it gained nothing.
+    variants' arrays and the changes to push (up to :data:`PIPELINE_DEPTH` ahead, within
+    :data:`PIPELINE_MEMORY`), reduces the solved ones and judges their ties, and the
+    caller commits finished chunks. The solver thread only pushes, solves and copies the
+    solution out. The solves stay one at a time, in the same order, from the same warm
+    bases: the rows are those of the serial loop. It pays where the second core is free
+    (``benchmarks/results/batch.md``); with another busy process it gained nothing.
 
     Closing the generator (or an exception in the caller, e.g. Ctrl-C) stops the solver
     thread after its current solve; jobs not yet yielded are not reported.
@@ -211,7 +217,8 @@ def _pipelined(
     here: str,
     solver: str,
 ) -> Iterator[ChunkResult]:
-    todo: queue.Queue[_Variant | None] = queue.Queue(maxsize=PIPELINE_DEPTH)
+    todo: queue.Queue[_Variant | None] = queue.Queue()
+    depth = PIPELINE_DEPTH
     solved: queue.Queue[_Variant | None] = queue.Queue()
     stop = threading.Event()
 
@@ -266,9 +273,10 @@ def _pipelined(
             for job in chunk:
                 variant = prepare(job)
                 entry[1] += 1
-                # The solver is PIPELINE_DEPTH behind: reduce its results until it takes
-                # the next (the thread always ends with None, so this cannot hang).
-                while todo.full():
+                depth = min(depth, max(2, PIPELINE_MEMORY // max(variant.nbytes, 1)))
+                # The solver is `depth` behind: reduce its results until it takes the
+                # next (the thread always ends with None, so this cannot hang).
+                while todo.qsize() >= depth:
                     yield from collect(wait=True)
                 todo.put(variant)
                 yield from collect(wait=False)
@@ -321,6 +329,11 @@ class _Variant:
                 variant.prepared[mode] = model.prepare(job.overrides)
         variant.work_s += time.perf_counter() - t0
         return variant
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the prepared arrays (both modes)."""
+        return sum(a.nbytes for p in self.prepared.values() for a in p.arrays.values())
 
     def run(self, **options) -> None:
         if self.failure is not None:

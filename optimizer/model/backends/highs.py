@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
@@ -120,7 +121,7 @@ def render(
     # HiGHS prints its banner when the first Highs object is made (1.8: when the model is
     # passed with the log on): keep it off stdout.
     with captured():
-        h = highspy.Highs()
+        h = new_highs()
         h.setOptionValue("output_flag", log)
         strategy = lp_strategy(lp, lp_method)
         if strategy == "blocks":
@@ -148,6 +149,23 @@ def render(
         if mip_rel_gap is not None:
             h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
         pass_arrays(h, lp.n_cols, lp.n_rows, arrays)
+    return h
+
+
+def new_highs() -> highspy.Highs:
+    """A new ``highspy.Highs`` object with highspy's Python callbacks switched off.
+
+    highspy registers its Python callback dispatcher on every new object, and HiGHS then
+    takes the GIL during a solve, which waits for whichever thread holds it. dupopt
+    subscribes to none of them, and a sweep solves on a thread of its own: with them on,
+    each warm re-solve of the shipped LP took 2.79 ms against 2.55 ms off while another
+    thread ran Python (median of 600; ``benchmarks/bench_batch.py`` measures the sweep).
+    ``h.enableCallbacks()`` turns them back on for a user's own callback.
+    """
+    h = highspy.Highs()
+    disable = getattr(h, "disableCallbacks", None)  # a highspy without the dispatcher
+    if disable is not None:
+        disable()
     return h
 
 
@@ -300,54 +318,134 @@ def has_ties(
     provinces across two clean runs unflagged).
 
     ``bounds`` (column lower and upper, row lower and upper) spares copying the model
-    out of HiGHS when the caller holds them.
+    out of HiGHS when the caller holds them. None without a valid basis. The same test
+    as :meth:`BasisRecord.has_ties` of :func:`record_basis`, at once.
     """
     if tol is None:
         tol = tie_tolerance(h)
-    basis = h.getBasis()
-    if not basis.valid:
+    record = record_basis(h)
+    if record is None:
         return None
-    sol = h.getSolution()
     if bounds is None:
         lp = h.getLp()
         bounds = (lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_)
-    col_lower, col_upper, row_lower, row_upper = (np.asarray(b) for b in bounds)
-    basic = basic_mask(h, basis, len(col_lower), len(row_lower))
-    col_tie = ~basic[: len(col_lower)] & (col_upper > col_lower)
-    col_tie &= np.abs(floats(sol.col_dual)) <= tol
-    row_tie = ~basic[len(col_lower) :] & (row_upper > row_lower)
-    row_tie &= np.abs(floats(sol.row_dual)) <= tol
-    return bool(col_tie.any() or row_tie.any())
+    return record.has_ties(bounds, tol)
+
+
+@dataclass(frozen=True)
+class BasisRecord:
+    """A solved model's basis and reduced costs, copied out of HiGHS as they were.
+
+    Reading them is a few copies; judging them (:meth:`basic_mask`, :meth:`has_ties`) is
+    array work that needs no HiGHS. A sweep's solver thread records a solve and re-solves
+    the next variant while another thread judges the record: work on the solver thread
+    delays every solve after it (``benchmarks/bench_batch.py``).
+
+    ``basic_variables``: the basic indices (HiGHS's ``getBasicVariables``, a row ``i``
+    written ``-1 - i``) where HiGHS holds the factorisation, else None and
+    ``col_status``/``row_status``, its status lists. ``col_dual``/``row_dual``: the
+    reduced costs as HiGHS returns them (None where not recorded).
+
+    Examples
+    --------
+    >>> record = BasisRecord(2, 1, np.array([-1]), None, None, [0.0, 3.0], [0.0])
+    >>> record.basic_mask().tolist()  # row 0 basic
+    [False, False, True]
+    >>> bounds = (np.zeros(2), np.full(2, 9.0), np.zeros(1), np.ones(1))
+    >>> record.has_ties(bounds, tol=1e-6)  # column 0 is free to move at zero cost
+    True
+    """
+
+    n_cols: int
+    n_rows: int
+    basic_variables: np.ndarray | None
+    col_status: list | None
+    row_status: list | None
+    col_dual: list[float] | None = None
+    row_dual: list[float] | None = None
+
+    def basic_mask(self) -> np.ndarray:
+        """Basis membership of the columns followed by the rows."""
+        n_cols, n_rows = self.n_cols, self.n_rows
+        mask = np.zeros(n_cols + n_rows, bool)
+        if self.basic_variables is not None:
+            variables = self.basic_variables
+            mask[np.where(variables >= 0, variables, n_cols - 1 - variables)] = True
+            return mask
+        kind = int(highspy.HighsBasisStatus.kBasic)
+        mask[:n_cols] = np.fromiter(map(int, self.col_status), int, n_cols) == kind
+        mask[n_cols:] = np.fromiter(map(int, self.row_status), int, n_rows) == kind
+        return mask
+
+    def has_ties(
+        self, bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], tol: float
+    ) -> bool:
+        """The test of :func:`has_ties` on this record, with the model's ``bounds``
+        (column lower and upper, row lower and upper) and zero tolerance ``tol``."""
+        col_lower, col_upper, row_lower, row_upper = (np.asarray(b) for b in bounds)
+        basic = self.basic_mask()
+        col_tie = ~basic[: self.n_cols] & (col_upper > col_lower)
+        col_tie &= np.abs(floats(self.col_dual)) <= tol
+        row_tie = ~basic[self.n_cols :] & (row_upper > row_lower)
+        row_tie &= np.abs(floats(self.row_dual)) <= tol
+        return bool(col_tie.any() or row_tie.any())
+
+
+def record_basis(
+    h: highspy.Highs,
+    solution: highspy.HighsSolution | None = None,
+    *,
+    basis: highspy.HighsBasis | None = None,
+    duals: bool = True,
+) -> BasisRecord | None:
+    """The :class:`BasisRecord` of ``h``'s last solve (with its reduced costs unless not
+    ``duals``; from ``solution`` and ``basis`` where the caller has them); None without a
+    valid basis.
+
+    The basic indices come from ``getBasicVariables`` (one array) where HiGHS holds the
+    basis factorisation: converting the status lists entry by entry took 3.2 ms of a
+    ~16 ms sweep scenario (about 5k entries), this 0.16 ms. That is known only after
+    simplex without presolve (every sweep re-solve, and LPs below
+    :data:`IPM_MIN_COLUMNS`): after interior point and crossover highspy 1.16 crashed in
+    ``getBasicVariables`` (no factorisation), so otherwise, and with a highspy without
+    it, the record holds the status lists.
+    """
+    if basis is None:
+        basis = h.getBasis()
+    if not basis.valid:
+        return None
+    n_cols, n_rows = h.getNumCol(), h.getNumRow()
+    variables = None
+    if _option(h, "solver") == "simplex" and _option(h, "presolve") == "off":
+        try:
+            status, array = h.getBasicVariables()
+        except (AttributeError, TypeError, ValueError):  # a highspy without the array form
+            status = None
+        if status == highspy.HighsStatus.kOk:
+            # A copy: the record must outlive HiGHS's next solve.
+            array = np.array(array, dtype=np.int64)
+            variables = array if array.size == n_rows else None
+    col_status = row_status = None
+    if variables is None:
+        col_status, row_status = list(basis.col_status), list(basis.row_status)
+    col_dual = row_dual = None
+    if duals:
+        if solution is None:
+            solution = h.getSolution()
+        col_dual, row_dual = solution.col_dual, solution.row_dual
+    return BasisRecord(n_cols, n_rows, variables, col_status, row_status, col_dual, row_dual)
 
 
 def basic_mask(h: highspy.Highs, basis, n_cols: int, n_rows: int) -> np.ndarray:
     """Basis membership of the columns followed by the rows of ``h``'s valid ``basis``
-    (``h.getBasis()``).
-
-    From ``getBasicVariables`` (one numpy array of the ``n_rows`` basic indices, a row
-    ``i`` written ``-1 - i``) where HiGHS holds the basis factorisation: converting the
-    status lists entry by entry took 3.2 ms of a ~16 ms sweep scenario (about 5k
-    entries), this 0.16 ms. That is known only after simplex without presolve (every
-    sweep re-solve, and LPs below :data:`IPM_MIN_COLUMNS`): after interior point and
-    crossover highspy 1.16 crashed in ``getBasicVariables`` (no factorisation), so
-    otherwise, and with a highspy without it, the mask comes from the status lists.
-    """
-    mask = np.zeros(n_cols + n_rows, bool)
-    status = None
-    if _option(h, "solver") == "simplex" and _option(h, "presolve") == "off":
-        try:
-            status, variables = h.getBasicVariables()
-        except (AttributeError, TypeError, ValueError):  # a highspy without the array form
-            status = None
-    if status == highspy.HighsStatus.kOk:
-        variables = np.asarray(variables, dtype=np.int64)
-        if variables.size == n_rows:
-            mask[np.where(variables >= 0, variables, n_cols - 1 - variables)] = True
-            return mask
-    kind = int(highspy.HighsBasisStatus.kBasic)
-    mask[:n_cols] = np.fromiter(map(int, basis.col_status), int, n_cols) == kind
-    mask[n_cols:] = np.fromiter(map(int, basis.row_status), int, n_rows) == kind
-    return mask
+    (``h.getBasis()``, of a model of ``n_cols`` columns and ``n_rows`` rows), as
+    :meth:`BasisRecord.basic_mask` of :func:`record_basis`."""
+    record = record_basis(h, basis=basis, duals=False)
+    if record is None or (record.n_cols, record.n_rows) != (n_cols, n_rows):
+        raise ValueError(
+            f"no valid basis of {n_cols} columns and {n_rows} rows in this HiGHS model"
+        )
+    return record.basic_mask()
 
 
 def solve(lp: LinearProgram, **options) -> Solution:

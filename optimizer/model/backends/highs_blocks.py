@@ -89,7 +89,7 @@ def _highs(arrays: LPArrays, *, primal: bool, log: bool, threads: int | None) ->
     from optimizer.model.backends import highs
 
     a = arrays.matrix
-    h = highspy.Highs()
+    h = highs.new_highs()
     h.setOptionValue("output_flag", log)
     h.setOptionValue("presolve", "off")
     h.setOptionValue("solver", "simplex")
