@@ -200,6 +200,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--out", default=str(HERE / "results" / "batch"))
     args = parser.parse_args()
+    from _bytecode import cache_bytecode
+
+    cache_bytecode()  # the Dask workers' imports as installed, not compiled anew
     runs = []
     n = args.scenarios
     n_dask = args.dask_scenarios or n

@@ -369,8 +369,10 @@ class ParametricModel:
     ) -> SolvedVariant:
         """Push a prepared variant's arrays into HiGHS and re-solve warm (arguments as
         :meth:`solve`). Reads nothing of the kept program but its fixed structure, so the
-        next variant may be prepared meanwhile; variants must be run in the order they
-        are to be solved (each push is the difference from the last one run)."""
+        next variant may be prepared meanwhile. Each push is the difference from the
+        variant run last: run in the order prepared, it is the one :meth:`prepare`
+        worked out; otherwise it is worked out here. Copies the solution out and
+        returns; the :class:`SolvedVariant` judges it on first use."""
         new = prepared.arrays
         h = self.h
         if prepared.changes is not None and prepared.changes[0] is self._held:
