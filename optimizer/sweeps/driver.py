@@ -145,19 +145,13 @@ def plan(sweep: Sweep, store: Store, retry_failed: bool) -> tuple[list[Job], int
 #: Break-even = the cluster's extra fixed cost / the time N workers save per scenario
 #: over the in-process sweep, which on two cores already uses both (HiGHS on one thread,
 #: preparing, reducing and committing on the other: :func:`pipeline_in_process`).
-#: On the 2-core reference machine: the cluster's fixed cost (start, close, the workers'
-#: model builds) 2.5-3.5 s unloaded, 7.8-8 s busy; the pipelined sweep is bounded by its
-#: solver thread, 6.8-7.0 ms CPU a scenario against 5.9-6.0 for bare re-solves and
-#: 10.1-10.6 for the whole serial path (benchmarks/bench_batch.py's CPU column and a
-#: split by thread, busy machine), so about 130 scenarios/s unloaded; two workers at
-#: best 1.7-2.1x one worker's steady rate in earlier unloaded runs (one worker ~ the
-#: serial path, ~90/s): about 160/s, 1.5 ms saved a scenario, hence about 2,000
-#: scenarios (an estimate). Measured since (benchmarks/results/batch.md, idle machine,
-#: 3,000-scenario Dask runs): cluster start 2.7 s, in-process 129.8/s steady, two
-#: workers 168.9/s steady, break-even 1,375 scenarios; 2,000 keeps a margin for a
-#: machine that is not idle. Busy (another
-#: process on a core), two workers were slower than the in-process sweep at every size
-#: measured (1,000 scenarios: 69.6 steady vs 84-95/s) and never pay.
+#: Measured on the 2-core reference machine, idle (benchmarks/results/batch.md,
+#: 3,000-scenario Dask runs): in-process 176.8 scenarios/s steady, two workers 213.2/s,
+#: the cluster's extra fixed cost 1.6 s: break-even 1,668 scenarios (an earlier run,
+#: before the in-process solver thread was made leaner: 1,375). 2,000 keeps a margin for
+#: a machine that is not idle; busy (another process on a core), two workers were
+#: slower than the in-process sweep at every size measured (1,000 scenarios: 69.6 steady
+#: vs 84-95/s) and never pay.
 DASK_MIN_SCENARIOS = 2000
 
 
