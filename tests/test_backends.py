@@ -259,3 +259,27 @@ def test_a_rendered_model_has_python_callbacks_off_until_a_user_turns_them_on():
         status, _ = highs.run_model(h)
     assert status.ok
     assert any("Objective value" in m for m in messages)
+
+
+def test_an_lp_reaches_highs_without_integrality_and_its_log_without_a_warning():
+    """An LP is handed over as rows and columns: HiGHS holds no integrality vector and
+    logs no "non-empty integrality" warning; a MILP keeps its integer columns."""
+    import highspy
+
+    from optimizer.model.backends import highs
+    from optimizer.model.solver_log import captured
+
+    h = highs.render(_tiny(), log=True)
+    with captured() as log:
+        status, _ = highs.run_model(h)
+    assert status.ok and h.getInfo().objective_function_value == pytest.approx(11.0)
+    assert len(h.getLp().integrality_) == 0
+    assert "WARNING" not in log.text
+    milp = LinearProgram()
+    milp.add_variables("n", IDX, 0.0, 5.0, integer=True)
+    milp.add_constraints("at_least", IDX, [("n", [0], [0], [2.0])], ">=", 3.0)
+    milp.add_objective("cost", "n", np.array([0]), np.array([1.0]))
+    h = highs.render(milp)
+    assert list(h.getLp().integrality_) == [highspy.HighsVarType.kInteger]
+    status, _ = highs.run_model(h)
+    assert status.ok and h.getSolution().col_value[0] == pytest.approx(2.0)
