@@ -146,9 +146,9 @@ def plan(sweep: Sweep, store: Store, retry_failed: bool) -> tuple[list[Job], int
 #: over the in-process sweep, which on two cores already uses both (HiGHS on one thread,
 #: preparing, reducing and committing on the other: :func:`pipeline_in_process`).
 #: Measured on the 2-core reference machine, idle (benchmarks/results/batch.md,
-#: 3,000-scenario Dask runs): in-process 176.8 scenarios/s steady, two workers 213.2/s,
-#: the cluster's extra fixed cost 1.6 s: break-even 1,668 scenarios (an earlier run,
-#: before the in-process solver thread was made leaner: 1,375). 2,000 keeps a margin for
+#: 5,000-scenario Dask runs): in-process 175.9 scenarios/s steady, two workers 208.3/s,
+#: the cluster's extra fixed cost 1.6 s: break-even 1,821 scenarios (1,668 in a run
+#: before; 1,375 before the in-process solver thread was made leaner). 2,000 keeps a margin for
 #: a machine that is not idle; busy (another process on a core), two workers were
 #: slower than the in-process sweep at every size measured (1,000 scenarios: 69.6 steady
 #: vs 84-95/s) and never pay.
