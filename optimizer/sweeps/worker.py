@@ -153,7 +153,7 @@ def run_chunk(
 #: Variants prepared ahead of the solver thread in a pipelined sweep (see
 #: :func:`solve_chunks`), at most: enough to keep HiGHS busy while the driver commits a
 #: chunk. With 8 (about 48 ms of re-solves of the shipped LP) the solver thread still
-#: waited 80-90 ms in all for the ten commits of a 500-variant stretch (20-25 ms each
+#: waited 90-98 ms in all for the ten commits of a 500-variant stretch (about 32 ms each
 #: for 50 variants); with 24 it waited under 1 ms (``benchmarks/bench_batch.py``).
 PIPELINE_DEPTH = 24
 #: Bytes of prepared arrays (both modes) held ahead at most: a large model queues fewer
