@@ -334,23 +334,17 @@ def _markdown(report: dict) -> str:
         lambda r: ", ".join(r["help_loads"]) or "none",
     )
 
-    def first(r: dict, key: str) -> str:
-        value = r["default_load"][key]
-        return s(value) if isinstance(value, dict) else f"{value:.3f}"  # older reports: one
-
     row(
         "default scenario load + validation s, first call of a process, main install "
         "(min / median)",
         "< 0.5",
-        lambda r: (
-            first(r, "first_main_install_s") if "first_main_install_s" in r["default_load"] else ""
-        ),
+        lambda r: s(r["default_load"]["first_main_install_s"]),
     )
     row(
         "default scenario load + validation s, first call of a process, with the test "
         "extras (min / median)",
         "",
-        lambda r: first(r, "first_s"),
+        lambda r: s(r["default_load"]["first_s"]),
     )
     row(
         "default scenario load + validation s, later calls (min / median)",

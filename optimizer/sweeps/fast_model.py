@@ -356,7 +356,7 @@ class ParametricModel:
         # Worked out here rather than in run(): a pipelined sweep prepares on one thread
         # while HiGHS solves on another, and run() delays every solve after it.
         before, self._prepared = self._prepared, arrays
-        changes = (before, _Changes.between(arrays, before, self._entry_rows, self._entry_cols))
+        changes = (before, self._changes(arrays, before))
         return PreparedVariant(arrays, self.lp.inputs, self.lp.objective_terms, changes)
 
     def run(
@@ -378,7 +378,7 @@ class ParametricModel:
         if prepared.changes is not None and prepared.changes[0] is self._held:
             changes = prepared.changes[1]
         else:  # prepared out of order (or by hand): from what HiGHS holds
-            changes = _Changes.between(new, self._held, self._entry_rows, self._entry_cols)
+            changes = self._changes(new, self._held)
         changes.push(h)
         if self._relaxed is not None:
             changes.push(self._relaxed)
@@ -427,9 +427,13 @@ class ParametricModel:
         self.h.setOptionValue("simplex_strategy", strategy)
         self._warm = warm
 
+    def _changes(self, new: dict, old: dict) -> _Changes:
+        """What differs between the arrays ``old`` and ``new``, as HiGHS calls."""
+        return _Changes.between(new, old, self._entry_rows, self._entry_cols)
+
     def _push(self, h: highspy.Highs, new: dict, old: dict) -> None:
         """Change in ``h`` only what differs between the arrays ``old`` and ``new``."""
-        _Changes.between(new, old, self._entry_rows, self._entry_cols).push(h)
+        self._changes(new, old).push(h)
 
     def _start_from_rounding(self, new: dict) -> float:
         """Give the MILP a feasible plan to start from: the LP relaxation (kept warm), its

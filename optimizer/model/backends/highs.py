@@ -163,9 +163,7 @@ def new_highs() -> highspy.Highs:
     ``h.enableCallbacks()`` turns them back on for a user's own callback.
     """
     h = highspy.Highs()
-    disable = getattr(h, "disableCallbacks", None)  # a highspy without the dispatcher
-    if disable is not None:
-        disable()
+    h.disableCallbacks()
     return h
 
 
